@@ -1,0 +1,120 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
+import { routePath } from "hono/route";
+import { secureHeaders } from "hono/secure-headers";
+import { AppError, toClientError } from "../errors/index.js";
+import type { Logger } from "../logging/index.js";
+import type { Metrics } from "../metrics/index.js";
+
+export type AppEnv = {
+  Variables: { requestId: string; unmatched?: boolean };
+};
+
+export interface HttpAppOptions {
+  logger: Logger;
+  metrics: Metrics;
+  corsOrigins: string[];
+  bodyLimitBytes: number;
+}
+
+/**
+ * The Hono app with the cross-cutting middleware (ids, metrics, access log, headers, CORS, body limit, error
+ * mapping); feature routes are mounted by the caller.
+ */
+export function createHttpApp({
+  logger,
+  metrics,
+  corsOrigins,
+  bodyLimitBytes,
+}: HttpAppOptions): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use("*", requestId({ limitLength: 64 }));
+  app.use("*", async (c, next) => {
+    const start = process.hrtime.bigint();
+    await next();
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    // Label with the route pattern, never the raw path, so the series count stays bounded.
+    const route = c.get("unmatched") ? "unmatched" : routePath(c, -1) || "unmatched";
+    const labels = { method: normalizeMethod(c.req.method), route, status: String(c.res.status) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, seconds);
+    if (route !== "/metrics" && !route.startsWith("/api/health")) {
+      logger.info(
+        { reqId: c.get("requestId"), ...labels, durationMs: Math.round(seconds * 1e4) / 10 },
+        "request",
+      );
+    }
+  });
+  app.use("*", secureHeaders());
+  if (corsOrigins.length > 0) {
+    app.use(
+      "/api/*",
+      cors({
+        origin: corsOrigins.includes("*") ? "*" : corsOrigins,
+        allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+        allowHeaders: ["Content-Type", "Authorization", "X-Request-Id"],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: bodyLimitBytes,
+      onError: (c) =>
+        c.json(
+          { error: { code: "PAYLOAD_TOO_LARGE", message: `request body exceeds ${bodyLimitBytes} bytes` } },
+          413,
+        ),
+    }),
+  );
+
+  app.notFound((c) => {
+    c.set("unmatched", true);
+    return c.json(
+      { error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } },
+      404,
+    );
+  });
+
+  app.onError((err, c) => {
+    const appErr = toClientError(err);
+    if (appErr.code === "INTERNAL") {
+      logger.error({ err, reqId: c.get("requestId") }, "unhandled error");
+    } else if (appErr.code === "UNAVAILABLE") {
+      logger.warn(
+        { reqId: c.get("requestId"), cause: (appErr.cause as Error | undefined)?.message },
+        appErr.message,
+      );
+    }
+    if (appErr.details?.retryAfterMs)
+      c.header("Retry-After", String(Math.ceil(appErr.details.retryAfterMs / 1000)));
+    return c.json({ error: appErr.toBody() }, appErr.status as 400);
+  });
+
+  return app;
+}
+
+const KNOWN_METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
+const normalizeMethod = (m: string) => (KNOWN_METHODS.has(m) ? m : "OTHER");
+
+/** Reads the body as JSON with a clear VALIDATION_FAILED for empty or malformed input. */
+export async function readJson(c: { req: { text(): Promise<string> } }): Promise<unknown> {
+  const raw = await c.req.text();
+  if (raw.trim() === "") throw new AppError("VALIDATION_FAILED", "request body must be a JSON object");
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new AppError("VALIDATION_FAILED", "request body is not valid JSON");
+  }
+}
+
+/** Extracts `Authorization: Bearer <token>`; undefined when absent or not a bearer token. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S{1,512})\s*$/i.exec(header);
+  return m?.[1];
+}

@@ -1,0 +1,69 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { PoolStats } from "../db/types.js";
+
+export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * Every metric the service exports (the README's metric catalogue lists them). A registry per instance keeps
+ * tests that run several services in one process apart.
+ */
+export function createMetrics({ version, poolStats }: { version: string; poolStats: () => PoolStats }) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const httpRequests = new Counter({
+    name: "http_requests_total",
+    help: "HTTP requests by method, route pattern and status code",
+    labelNames: ["method", "route", "status"] as const,
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "HTTP request duration by method, route pattern and status code",
+    labelNames: ["method", "route", "status"] as const,
+    buckets: HTTP_DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const websocketConnections = new Gauge({
+    name: "websocket_connections_current",
+    help: "Socket.IO client connections currently held by this instance",
+    registers: [registry],
+  });
+  new Gauge({
+    name: "zephyr_build_info",
+    help: "Build information; always 1",
+    labelNames: ["version"] as const,
+    registers: [registry],
+  }).set({ version }, 1);
+
+  const poolGauge = (name: string, help: string, pick: (s: PoolStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(pick(poolStats()));
+      },
+    });
+  new Gauge({
+    name: "zephyr_db_pool_connections",
+    help: "Database pool connections by state",
+    labelNames: ["state"] as const,
+    registers: [registry],
+    collect() {
+      const s = poolStats();
+      this.set({ state: "idle" }, s.idle);
+      this.set({ state: "active" }, s.total - s.idle);
+    },
+  });
+  poolGauge("zephyr_db_pool_max_connections", "Database pool size limit", (s) => s.max);
+  poolGauge(
+    "zephyr_db_pool_waiting_requests",
+    "Queries waiting for a free database connection",
+    (s) => s.waiting,
+  );
+
+  return { registry, httpRequests, httpDuration, websocketConnections };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,194 @@
+import type { Queryable } from "../db/types.js";
+
+export type PollStatus = "open" | "closed";
+
+export interface PollRecord {
+  id: string;
+  roomCode: string;
+  question: string;
+  options: string[];
+  allowVoteChange: boolean;
+  status: PollStatus;
+  hostTokenHash: string;
+  createdAt: string;
+}
+
+export interface ParticipantRecord {
+  id: string;
+  pollId: string;
+  nickname: string;
+}
+
+export type VoteOutcome = { kind: "created" } | { kind: "changed"; previous: number } | { kind: "unchanged" };
+
+interface PollRow {
+  [k: string]: unknown;
+  id: string;
+  room_code: string;
+  question: string;
+  allow_vote_change: boolean;
+  status: PollStatus;
+  host_token_hash: string;
+  created_at: string | Date;
+  options: string[] | string;
+}
+
+const toPoll = (r: PollRow): PollRecord => ({
+  id: r.id,
+  roomCode: r.room_code,
+  question: r.question,
+  options: typeof r.options === "string" ? (JSON.parse(r.options) as string[]) : r.options,
+  allowVoteChange: r.allow_vote_change,
+  status: r.status,
+  hostTokenHash: r.host_token_hash,
+  createdAt: new Date(r.created_at).toISOString(),
+});
+
+const POLL_SELECT = `
+SELECT p.id, p.room_code, p.question, p.allow_vote_change, p.status, p.host_token_hash, p.created_at,
+       (SELECT json_agg(o.label ORDER BY o.position) FROM poll_options o WHERE o.poll_id = p.id) AS options
+FROM polls p`;
+
+/** SQL for polls, participants and votes; shared verbatim by PostgreSQL and PGlite. */
+export const pollRepository = {
+  async insertPoll(
+    q: Queryable,
+    p: {
+      id: string;
+      roomCode: string;
+      question: string;
+      options: string[];
+      allowVoteChange: boolean;
+      hostTokenHash: string;
+    },
+  ): Promise<{ createdAt: string }> {
+    const rows = await q.query<{ created_at: string | Date }>(
+      "INSERT INTO polls (id, room_code, question, allow_vote_change, host_token_hash) VALUES ($1, $2, $3, $4, $5) RETURNING created_at",
+      [p.id, p.roomCode, p.question, p.allowVoteChange, p.hostTokenHash],
+    );
+    await q.query(
+      "INSERT INTO poll_options (poll_id, position, label) SELECT $1, t.ord - 1, t.label FROM unnest($2::text[]) WITH ORDINALITY AS t(label, ord)",
+      [p.id, p.options],
+    );
+    return { createdAt: new Date(rows[0]?.created_at ?? Date.now()).toISOString() };
+  },
+
+  async findPollByCode(q: Queryable, roomCode: string): Promise<PollRecord | undefined> {
+    const rows = await q.query<PollRow>(`${POLL_SELECT} WHERE p.room_code = $1`, [roomCode]);
+    return rows[0] && toPoll(rows[0]);
+  },
+
+  async findPollById(q: Queryable, id: string): Promise<PollRecord | undefined> {
+    const rows = await q.query<PollRow>(`${POLL_SELECT} WHERE p.id = $1`, [id]);
+    return rows[0] && toPoll(rows[0]);
+  },
+
+  /** O(options): reads the maintained counters, never the votes table. */
+  async counts(q: Queryable, pollId: string): Promise<number[]> {
+    const rows = await q.query<{ vote_count: number }>(
+      "SELECT vote_count FROM poll_options WHERE poll_id = $1 ORDER BY position",
+      [pollId],
+    );
+    return rows.map((r) => Number(r.vote_count));
+  },
+
+  async setStatus(q: Queryable, pollId: string, status: PollStatus): Promise<boolean> {
+    const rows = await q.query(
+      "UPDATE polls SET status = $2, updated_at = now() WHERE id = $1 RETURNING id",
+      [pollId, status],
+    );
+    return rows.length > 0;
+  },
+
+  async deletePoll(q: Queryable, pollId: string): Promise<boolean> {
+    const rows = await q.query("DELETE FROM polls WHERE id = $1 RETURNING id", [pollId]);
+    return rows.length > 0;
+  },
+
+  async insertParticipant(
+    q: Queryable,
+    p: { id: string; pollId: string; nickname: string; tokenHash: string },
+  ): Promise<void> {
+    await q.query("INSERT INTO participants (id, poll_id, nickname, token_hash) VALUES ($1, $2, $3, $4)", [
+      p.id,
+      p.pollId,
+      p.nickname,
+      p.tokenHash,
+    ]);
+  },
+
+  async findParticipantByTokenHash(q: Queryable, tokenHash: string): Promise<ParticipantRecord | undefined> {
+    const rows = await q.query<{ id: string; poll_id: string; nickname: string }>(
+      "SELECT id, poll_id, nickname FROM participants WHERE token_hash = $1",
+      [tokenHash],
+    );
+    const r = rows[0];
+    return r && { id: r.id, pollId: r.poll_id, nickname: r.nickname };
+  },
+
+  async participantCount(q: Queryable, pollId: string): Promise<number> {
+    const rows = await q.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM participants WHERE poll_id = $1",
+      [pollId],
+    );
+    return Number(rows[0]?.n ?? 0);
+  },
+
+  async voteOf(q: Queryable, pollId: string, participantId: string): Promise<number | undefined> {
+    const rows = await q.query<{ option_position: number }>(
+      "SELECT option_position FROM votes WHERE poll_id = $1 AND participant_id = $2",
+      [pollId, participantId],
+    );
+    return rows[0] ? Number(rows[0].option_position) : undefined;
+  },
+
+  /**
+   * Records a vote and keeps the counters in step, inside the caller's transaction. A first vote is an
+   * insert; a repeated one takes the row lock so concurrent re-votes by one participant serialise.
+   */
+  async castVote(
+    tx: Queryable,
+    v: { pollId: string; participantId: string; option: number; allowChange: boolean },
+  ): Promise<VoteOutcome | "change-not-allowed" | "missing"> {
+    const inserted = await tx.query(
+      "INSERT INTO votes (poll_id, participant_id, option_position) VALUES ($1, $2, $3) ON CONFLICT (poll_id, participant_id) DO NOTHING RETURNING option_position",
+      [v.pollId, v.participantId, v.option],
+    );
+    if (inserted.length > 0) {
+      await tx.query(
+        "UPDATE poll_options SET vote_count = vote_count + 1 WHERE poll_id = $1 AND position = $2",
+        [v.pollId, v.option],
+      );
+      return { kind: "created" };
+    }
+    const current = await tx.query<{ option_position: number }>(
+      "SELECT option_position FROM votes WHERE poll_id = $1 AND participant_id = $2 FOR UPDATE",
+      [v.pollId, v.participantId],
+    );
+    if (!current[0]) return "missing";
+    const previous = Number(current[0].option_position);
+    if (previous === v.option) return { kind: "unchanged" };
+    if (!v.allowChange) return "change-not-allowed";
+    await tx.query(
+      "UPDATE votes SET option_position = $3, updated_at = now() WHERE poll_id = $1 AND participant_id = $2",
+      [v.pollId, v.participantId, v.option],
+    );
+    // One statement for both counters, so concurrent opposite changes lock the rows in the same (index) order.
+    await tx.query(
+      "UPDATE poll_options SET vote_count = vote_count + CASE WHEN position = $2 THEN 1 ELSE -1 END WHERE poll_id = $1 AND position IN ($2, $3)",
+      [v.pollId, v.option, previous],
+    );
+    return { kind: "changed", previous };
+  },
+
+  /** Recomputes the counters from the votes table (the source of truth). */
+  async rebuildCounts(q: Queryable, pollId: string): Promise<number[]> {
+    await q.query(
+      `UPDATE poll_options o SET vote_count = COALESCE(
+         (SELECT count(*) FROM votes v WHERE v.poll_id = o.poll_id AND v.option_position = o.position), 0)
+       WHERE o.poll_id = $1`,
+      [pollId],
+    );
+    return this.counts(q, pollId);
+  },
+};
