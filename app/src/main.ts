@@ -19,6 +19,14 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel, instanceId: config.instanceId });
+  // A library promise nobody awaited (e.g. a publish while Redis is down) must not take every connection
+  // on this instance down with it: log it loudly instead. Synchronous exceptions still end the process.
+  process.on("unhandledRejection", (reason) => {
+    logger.error(
+      { err: reason instanceof Error ? reason : { message: String(reason) } },
+      "unhandled promise rejection",
+    );
+  });
   const command = argv[0] ?? "serve";
 
   if (command === "migrate") {

@@ -16,8 +16,12 @@ import type { Logger } from "./logging/index.js";
 import { createMetrics, type Metrics } from "./metrics/index.js";
 import { pollRoutes } from "./polls/routes.js";
 import { createPollService, type PollService } from "./polls/service.js";
-import { createMemoryRateLimiter } from "./ratelimit/index.js";
+import { createMemoryRateLimiter, type RateLimiter } from "./ratelimit/index.js";
+import { createRedisRateLimiter } from "./ratelimit/redis.js";
+import { createRealtime, type Realtime } from "./realtime/server.js";
 import { createRedisClient } from "./redis/client.js";
+import { createMemorySessionStore, createRedisSessionStore, type SessionStore } from "./sessions/index.js";
+import { createVoteWriter } from "./votes/writer.js";
 
 export const VERSION = readVersion();
 
@@ -38,7 +42,8 @@ export interface Zephyr {
   polls: PollService;
   metrics: Metrics;
   lifecycle: Lifecycle;
-  /** Bound address once listening. */
+  /** Present once listening. */
+  realtime(): Realtime;
   address(): AddressInfo;
   listen(): Promise<AddressInfo>;
   /** Graceful stop (what SIGTERM does); resolves when everything is closed. */
@@ -80,23 +85,64 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   }
 }
 
+interface RedisPieces {
+  state: Redis;
+  pub: Redis;
+  sub: Redis;
+}
+
+function connectRedis(config: Config, logger: Logger, metrics: Metrics): RedisPieces | undefined {
+  if (!config.redis) return undefined;
+  const target = config.redis;
+  const make = (name: string) =>
+    createRedisClient(target, { name, logger, onError: () => metrics.redisErrors.inc({ client: name }) });
+  const pieces = { state: make("state"), pub: make("adapter-pub"), sub: make("adapter-sub") };
+  const refresh = () => metrics.redisUp.set(Object.values(pieces).every((c) => c.status === "ready") ? 1 : 0);
+  for (const c of Object.values(pieces))
+    for (const ev of ["ready", "close", "end", "reconnecting"]) c.on(ev, refresh);
+  refresh();
+  return pieces;
+}
+
 /** The composition root: builds every concrete piece from the config and wires them together. */
 export async function createZephyr(config: Config, logger: Logger): Promise<Zephyr> {
   const db = await openDatabase(config, logger);
   if (config.migrateOnStart) await migrate(db, logger);
 
-  let redis: Redis | undefined;
-  if (config.redis) redis = createRedisClient(config.redis, { name: "state", logger });
-
   const metrics = createMetrics({ version: VERSION, poolStats: () => db.poolStats() });
-  const polls = createPollService({ db });
-  const rateLimiter = createMemoryRateLimiter();
+  const redis = connectRedis(config, logger, metrics);
+  const sessions: SessionStore = redis
+    ? createRedisSessionStore(redis.state, { ttlSeconds: config.sessionTtlSeconds })
+    : createMemorySessionStore({ ttlSeconds: config.sessionTtlSeconds });
+  const rateLimiter: RateLimiter = redis
+    ? createRedisRateLimiter(redis.state, {
+        onFallback: () => metrics.redisErrors.inc({ client: "ratelimit" }),
+      })
+    : createMemoryRateLimiter();
+
+  // The real-time layer needs the listening http.Server, the writer needs the real-time layer: late-bound.
+  let realtime: Realtime | undefined;
+  const writer = createVoteWriter({
+    db,
+    logger,
+    maxBatch: config.voteBatch.max,
+    windowMs: config.voteBatch.windowMs,
+    onCommitted: (snapshot) => realtime?.resultsCommitted(snapshot),
+    onBatch: (size) => metrics.voteBatchSize.observe(size),
+  });
+  const polls = createPollService({
+    db,
+    writer,
+    events: { statusChanged: (e) => realtime?.statusChanged(e) },
+  });
 
   let server: Server | undefined;
+  let metricsServer: Server | undefined;
   const lifecycle = createLifecycle({
     logger,
     delayMs: config.shutdownDelayMs,
     steps: () => [
+      { name: "sockets", run: async () => realtime?.drain(config.drainWindowMs) },
       {
         name: "http",
         run: () =>
@@ -112,12 +158,20 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
             s.closeIdleConnections();
           }),
       },
+      { name: "votes", run: () => writer.flush() },
+      { name: "realtime", run: async () => realtime?.close() },
       {
         name: "metrics",
         run: () =>
           new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())),
       },
-      { name: "redis", run: async () => void (await redis?.quit().catch(() => redis?.disconnect())) },
+      {
+        name: "redis",
+        run: async () => {
+          if (!redis) return;
+          await Promise.all(Object.values(redis).map((c) => c.quit().catch(() => c.disconnect())));
+        },
+      },
       { name: "database", run: () => db.close() },
     ],
   });
@@ -135,16 +189,22 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
       version: VERSION,
       probes: [
         { name: "database", check: () => db.ping() },
-        ...(redis ? [{ name: "redis" as const, check: async () => void (await redis?.ping()) }] : []),
+        ...(redis ? [{ name: "redis" as const, check: async () => void (await redis.state.ping()) }] : []),
       ],
       isDraining: () => lifecycle.draining,
-      connections: () => 0,
-      usingRedisAdapter: () => false,
+      connections: () => realtime?.connections() ?? 0,
+      usingRedisAdapter: () => realtime?.usingRedisAdapter ?? false,
     }),
   );
   app.route(
     "/api",
-    pollRoutes({ polls, rateLimiter, rateLimit: config.rateLimit, trustProxyHops: config.trustProxyHops }),
+    pollRoutes({
+      polls,
+      rateLimiter,
+      rateLimit: config.rateLimit,
+      trustProxyHops: config.trustProxyHops,
+      metrics,
+    }),
   );
   const metricsHandler = async (c: Context) => {
     c.header("Content-Type", metrics.registry.contentType);
@@ -152,7 +212,6 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
   };
   app.get("/metrics", metricsHandler);
   // A separate metrics port keeps scrapes off the public listener (NetworkPolicy can then allow only Prometheus).
-  let metricsServer: Server | undefined;
   const metricsApp = new Hono().get("/metrics", metricsHandler);
 
   return {
@@ -161,6 +220,10 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
     polls,
     metrics,
     lifecycle,
+    realtime() {
+      if (!realtime) throw new Error("not listening");
+      return realtime;
+    },
     address() {
       const a = server?.address();
       if (!a || typeof a === "string") throw new Error("not listening");
@@ -176,17 +239,29 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
           metricsServer.once("error", reject);
         });
       }
-      return new Promise((resolve, reject) => {
-        const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) =>
-          resolve(info),
-        );
-        server = s as Server;
-        server.once("error", reject);
+      const info = await new Promise<AddressInfo>((resolve, reject) => {
+        const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (i) =>
+          resolve(i),
+        ) as Server;
+        server = s;
+        s.once("error", reject);
         // Node's defaults (5 s keep-alive) are shorter than common load-balancer idle timeouts; a LB reusing a
         // connection the server just closed produces sporadic 502s.
-        server.keepAliveTimeout = 65_000;
-        server.headersTimeout = 66_000;
+        s.keepAliveTimeout = 65_000;
+        s.headersTimeout = 66_000;
       });
+      realtime = createRealtime({
+        httpServer: server as Server,
+        config,
+        polls,
+        sessions,
+        rateLimiter,
+        metrics,
+        logger,
+        isDraining: () => lifecycle.draining,
+        adapterClients: redis ? { pub: redis.pub, sub: redis.sub } : undefined,
+      });
+      return info;
     },
     shutdown(reason = "shutdown") {
       return lifecycle.shutdown(reason);

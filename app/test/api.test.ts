@@ -12,7 +12,12 @@ describe.each(backends)("HTTP API on %s", (_name, env) => {
   let z: RunningZephyr;
   let base: string;
   beforeAll(async () => {
-    z = await startZephyr({ ...env, RATE_LIMIT_POLL_CREATE: "100000", RATE_LIMIT_JOIN: "100000" });
+    z = await startZephyr({
+      ...env,
+      RATE_LIMIT_POLL_CREATE: "100000",
+      RATE_LIMIT_JOIN: "100000",
+      RATE_LIMIT_ROOM_MISS: "100000",
+    });
     base = z.url;
   });
   afterAll(() => z?.stop());

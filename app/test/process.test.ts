@@ -127,7 +127,7 @@ describe.runIf(hasPg && pgUrl)("against PostgreSQL 15", () => {
     };
     const first = await run();
     expect(first.code).toBe(0);
-    expect(first.out).toMatch(/"applied":\[1\]/);
+    expect(first.out).toContain(`"applied":[${migrations.map((m) => m.version).join(",")}]`);
     const second = await run();
     expect(second.code).toBe(0);
     expect(second.out).toMatch(/"applied":\[\]/);

@@ -34,6 +34,23 @@ describe("rate limits per client IP", () => {
     expect(statuses).toEqual([404, 404, 429]);
   });
 
+  it("refuses room-code guessing over HTTP once an IP has tried too many unknown codes", async () => {
+    const g = await startZephyr({ RATE_LIMIT_ROOM_MISS: "3" });
+    try {
+      const real = (await api(g.url, "/api/polls", { body: poll })).body.roomCode;
+      const statuses = [];
+      for (const code of ["AAAAAA", "BBBBBB", "CCCCCC", "DDDDDD"])
+        statuses.push((await api(g.url, `/api/polls/${code}`)).status);
+      expect(statuses).toEqual([404, 404, 404, 429]);
+      // a blocked client cannot tell a real code from a guess
+      const realAfter = await api(g.url, `/api/polls/${real}/results`);
+      expect(realAfter.status).toBe(429);
+      expect(realAfter.body.error.code).toBe("RATE_LIMITED");
+    } finally {
+      await g.stop();
+    }
+  });
+
   it("ignores X-Forwarded-For unless TRUST_PROXY_HOPS says a proxy sets it", async () => {
     // direct: spoofed headers do not give a fresh budget (its poll budget is spent by the first test)
     const spoofed = await api(direct.url, "/api/polls", {

@@ -90,6 +90,41 @@ export const configFields = z.object({
     .default(120)
     .describe("Participants one client IP may create per window"),
 
+  SOCKET_TRANSPORTS: csv
+    .default(["polling", "websocket"])
+    .pipe(z.array(z.enum(["polling", "websocket"])).min(1, "at least one transport"))
+    .describe("Socket.IO transports: `polling,websocket` or `websocket` only"),
+  SOCKET_MAX_PAYLOAD_BYTES: int(1024, 1_048_576)
+    .default(16_384)
+    .describe("Largest Socket.IO message accepted"),
+  SOCKET_PING_INTERVAL_MS: int(1000, 600_000).default(25_000).describe("Socket.IO heartbeat interval"),
+  SOCKET_PING_TIMEOUT_MS: int(1000, 600_000).default(20_000).describe("Socket.IO heartbeat timeout"),
+  BROADCAST_INTERVAL_MS: int(0, 10_000)
+    .default(100)
+    .describe(
+      "Minimum gap between vote-update messages per room per instance (0 = one broadcast per vote batch)",
+    ),
+  RESULTS_RESYNC_MS: int(0, 600_000)
+    .default(5000)
+    .describe(
+      "How often an instance re-reads results of rooms with local members, healing missed notifications (0 = never)",
+    ),
+  VOTE_BATCH_MAX: int(1, 10_000)
+    .default(500)
+    .describe("Most votes written in one group-commit transaction (1 = one transaction per vote)"),
+  VOTE_BATCH_WINDOW_MS: int(0, 1000)
+    .default(2)
+    .describe("How long the first queued vote waits for others to share its transaction"),
+  RATE_LIMIT_VOTE: int(1, 1_000_000)
+    .default(30)
+    .describe("Votes one participant may submit per RATE_LIMIT_VOTE_WINDOW_MS"),
+  RATE_LIMIT_VOTE_WINDOW_MS: int(1000, 3_600_000).default(10_000).describe("Window of RATE_LIMIT_VOTE"),
+  RATE_LIMIT_ROOM_MISS: int(1, 1_000_000)
+    .default(30)
+    .describe("Unknown room codes one client IP may try per RATE_LIMIT_WINDOW_MS (room-code guessing)"),
+  DRAIN_WINDOW_MS: int(0, 600_000)
+    .default(5000)
+    .describe("After SIGTERM (and SHUTDOWN_DELAY_MS): spread closing client connections over this window"),
   SHUTDOWN_DELAY_MS: int(0, 600_000)
     .default(0)
     .describe("After SIGTERM: time spent unready but still serving, so load balancers stop routing here"),
@@ -152,9 +187,28 @@ export interface Config {
   corsOrigins: string[];
   trustProxyHops: number;
   bodyLimitBytes: number;
-  rateLimit: { windowMs: number; pollCreate: number; join: number };
+  rateLimit: RateLimitConfig;
   shutdownDelayMs: number;
   shutdownTimeoutMs: number;
+  socket: {
+    transports: Array<"polling" | "websocket">;
+    maxPayloadBytes: number;
+    pingIntervalMs: number;
+    pingTimeoutMs: number;
+  };
+  broadcastIntervalMs: number;
+  resultsResyncMs: number;
+  voteBatch: { max: number; windowMs: number };
+  drainWindowMs: number;
+}
+
+export interface RateLimitConfig {
+  windowMs: number;
+  pollCreate: number;
+  join: number;
+  vote: number;
+  voteWindowMs: number;
+  roomMiss: number;
 }
 
 export class ConfigError extends Error {
@@ -181,7 +235,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           user: c.DB_USER,
           password: c.DB_PASSWORD,
           database: c.DB_NAME,
-          ssl: c.DB_SSL,
+          // A URL carries its own sslmode; DB_SSL is for the DB_HOST form only.
+          ssl: c.DATABASE_URL ? false : c.DB_SSL,
         }
       : { kind: "pglite", dataDir: c.PGLITE_DATA_DIR };
   const redis: RedisTarget | undefined =
@@ -215,8 +270,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       windowMs: c.RATE_LIMIT_WINDOW_MS,
       pollCreate: c.RATE_LIMIT_POLL_CREATE,
       join: c.RATE_LIMIT_JOIN,
+      vote: c.RATE_LIMIT_VOTE,
+      voteWindowMs: c.RATE_LIMIT_VOTE_WINDOW_MS,
+      roomMiss: c.RATE_LIMIT_ROOM_MISS,
     },
     shutdownDelayMs: c.SHUTDOWN_DELAY_MS,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    socket: {
+      transports: c.SOCKET_TRANSPORTS,
+      maxPayloadBytes: c.SOCKET_MAX_PAYLOAD_BYTES,
+      pingIntervalMs: c.SOCKET_PING_INTERVAL_MS,
+      pingTimeoutMs: c.SOCKET_PING_TIMEOUT_MS,
+    },
+    broadcastIntervalMs: c.BROADCAST_INTERVAL_MS,
+    resultsResyncMs: c.RESULTS_RESYNC_MS,
+    voteBatch: { max: c.VOTE_BATCH_MAX, windowMs: c.VOTE_BATCH_WINDOW_MS },
+    drainWindowMs: c.DRAIN_WINDOW_MS,
   };
 }

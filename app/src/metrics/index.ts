@@ -29,6 +29,52 @@ export function createMetrics({ version, poolStats }: { version: string; poolSta
     help: "Socket.IO client connections currently held by this instance",
     registers: [registry],
   });
+  const socketEvents = new Counter({
+    name: "zephyr_socket_events_total",
+    help: "Socket.IO events received, by event name",
+    labelNames: ["event"] as const,
+    registers: [registry],
+  });
+  const votesAccepted = new Counter({
+    name: "zephyr_votes_accepted_total",
+    help: "Votes acknowledged as durable, by transport",
+    labelNames: ["transport"] as const,
+    registers: [registry],
+  });
+  const votesRejected = new Counter({
+    name: "zephyr_votes_rejected_total",
+    help: "Votes refused, by transport and error code",
+    labelNames: ["transport", "code"] as const,
+    registers: [registry],
+  });
+  const broadcastMessages = new Counter({
+    name: "zephyr_broadcast_messages_total",
+    help: "vote-update messages delivered to sockets on this instance",
+    registers: [registry],
+  });
+  const voteBroadcastLatency = new Histogram({
+    name: "zephyr_vote_broadcast_latency_seconds",
+    help: "Time from a vote reaching an instance to the vote-update that first includes it leaving this instance",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const voteBatchSize = new Histogram({
+    name: "zephyr_vote_batch_size",
+    help: "Votes written per group-commit transaction",
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+    registers: [registry],
+  });
+  const redisErrors = new Counter({
+    name: "zephyr_redis_errors_total",
+    help: "Redis errors by client (adapter, state, sessions, ratelimit)",
+    labelNames: ["client"] as const,
+    registers: [registry],
+  });
+  const redisUp = new Gauge({
+    name: "zephyr_redis_up",
+    help: "1 when the Redis connections are ready, 0 otherwise (absent without Redis)",
+    registers: [registry],
+  });
   new Gauge({
     name: "zephyr_build_info",
     help: "Build information; always 1",
@@ -63,7 +109,20 @@ export function createMetrics({ version, poolStats }: { version: string; poolSta
     (s) => s.waiting,
   );
 
-  return { registry, httpRequests, httpDuration, websocketConnections };
+  return {
+    registry,
+    httpRequests,
+    httpDuration,
+    websocketConnections,
+    socketEvents,
+    votesAccepted,
+    votesRejected,
+    broadcastMessages,
+    voteBroadcastLatency,
+    voteBatchSize,
+    redisErrors,
+    redisUp,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -19,8 +19,6 @@ export interface ParticipantRecord {
   nickname: string;
 }
 
-export type VoteOutcome = { kind: "created" } | { kind: "changed"; previous: number } | { kind: "unchanged" };
-
 interface PollRow {
   [k: string]: unknown;
   id: string;
@@ -140,45 +138,6 @@ export const pollRepository = {
       [pollId, participantId],
     );
     return rows[0] ? Number(rows[0].option_position) : undefined;
-  },
-
-  /**
-   * Records a vote and keeps the counters in step, inside the caller's transaction. A first vote is an
-   * insert; a repeated one takes the row lock so concurrent re-votes by one participant serialise.
-   */
-  async castVote(
-    tx: Queryable,
-    v: { pollId: string; participantId: string; option: number; allowChange: boolean },
-  ): Promise<VoteOutcome | "change-not-allowed" | "missing"> {
-    const inserted = await tx.query(
-      "INSERT INTO votes (poll_id, participant_id, option_position) VALUES ($1, $2, $3) ON CONFLICT (poll_id, participant_id) DO NOTHING RETURNING option_position",
-      [v.pollId, v.participantId, v.option],
-    );
-    if (inserted.length > 0) {
-      await tx.query(
-        "UPDATE poll_options SET vote_count = vote_count + 1 WHERE poll_id = $1 AND position = $2",
-        [v.pollId, v.option],
-      );
-      return { kind: "created" };
-    }
-    const current = await tx.query<{ option_position: number }>(
-      "SELECT option_position FROM votes WHERE poll_id = $1 AND participant_id = $2 FOR UPDATE",
-      [v.pollId, v.participantId],
-    );
-    if (!current[0]) return "missing";
-    const previous = Number(current[0].option_position);
-    if (previous === v.option) return { kind: "unchanged" };
-    if (!v.allowChange) return "change-not-allowed";
-    await tx.query(
-      "UPDATE votes SET option_position = $3, updated_at = now() WHERE poll_id = $1 AND participant_id = $2",
-      [v.pollId, v.participantId, v.option],
-    );
-    // One statement for both counters, so concurrent opposite changes lock the rows in the same (index) order.
-    await tx.query(
-      "UPDATE poll_options SET vote_count = vote_count + CASE WHEN position = $2 THEN 1 ELSE -1 END WHERE poll_id = $1 AND position IN ($2, $3)",
-      [v.pollId, v.option, previous],
-    );
-    return { kind: "changed", previous };
   },
 
   /** Recomputes the counters from the votes table (the source of truth). */

@@ -1,7 +1,9 @@
 import { Hono } from "hono";
-import { AppError } from "../errors/index.js";
+import type { RateLimitConfig } from "../config/index.js";
+import { AppError, toClientError } from "../errors/index.js";
 import { type AppEnv, bearerToken, readJson } from "../http/app.js";
 import { clientIp } from "../http/client-ip.js";
+import type { Metrics } from "../metrics/index.js";
 import type { RateLimiter } from "../ratelimit/index.js";
 import { createPollSchema, joinSchema, validate, voteSchema } from "./schemas.js";
 import type { PollService } from "./service.js";
@@ -9,8 +11,9 @@ import type { PollService } from "./service.js";
 export interface PollRoutesOptions {
   polls: PollService;
   rateLimiter: RateLimiter;
-  rateLimit: { windowMs: number; pollCreate: number; join: number };
+  rateLimit: RateLimitConfig;
   trustProxyHops: number;
+  metrics: Metrics;
 }
 
 /** The public JSON API under /api/polls (contract in the README). */
@@ -19,6 +22,7 @@ export function pollRoutes({
   rateLimiter,
   rateLimit,
   trustProxyHops,
+  metrics,
 }: PollRoutesOptions): Hono<AppEnv> {
   const r = new Hono<AppEnv>();
 
@@ -31,6 +35,21 @@ export function pollRoutes({
         throw new AppError("RATE_LIMITED", "too many requests, slow down", { retryAfterMs: d.retryAfterMs });
       await next();
     };
+
+  // Room-code guessing: unknown codes count against the client IP, and a client over the limit is refused
+  // before the lookup, so probing stops answering whether a code exists.
+  const guessGuard = async (c: Parameters<Parameters<typeof r.use>[1]>[0], next: () => Promise<void>) => {
+    const key = `room-miss:${clientIp(c, trustProxyHops)}`;
+    if (await rateLimiter.peek(key, rateLimit.roomMiss)) {
+      throw new AppError("RATE_LIMITED", "too many unknown room codes, slow down", {
+        retryAfterMs: rateLimit.windowMs,
+      });
+    }
+    await next();
+    if (c.error instanceof AppError && c.error.code === "POLL_NOT_FOUND")
+      await rateLimiter.hit(key, rateLimit.roomMiss, rateLimit.windowMs);
+  };
+  r.use("/polls/:roomCode/*", guessGuard);
 
   r.post("/polls", limit("poll-create", rateLimit.pollCreate), async (c) => {
     const input = validate(createPollSchema, await readJson(c));
@@ -65,9 +84,16 @@ export function pollRoutes({
   });
 
   r.post("/polls/:roomCode/votes", async (c) => {
-    const token = bearerToken(c.req.header("authorization"));
-    const { optionIndex } = validate(voteSchema, await readJson(c));
-    return c.json(await polls.vote(c.req.param("roomCode"), token, optionIndex));
+    try {
+      const token = bearerToken(c.req.header("authorization"));
+      const { optionIndex } = validate(voteSchema, await readJson(c));
+      const result = await polls.voteByToken(c.req.param("roomCode"), token, optionIndex);
+      metrics.votesAccepted.inc({ transport: "http" });
+      return c.json(result);
+    } catch (err) {
+      metrics.votesRejected.inc({ transport: "http", code: toClientError(err).code });
+      throw err;
+    }
   });
 
   return r;

@@ -1,7 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { Database } from "../db/types.js";
 import { AppError } from "../errors/index.js";
-import { type PollRecord, type PollStatus, pollRepository as repo } from "./repository.js";
+import { type ResultsSnapshot, readSnapshot, type VoteOutcome, type VoteWriter } from "../votes/writer.js";
+import {
+  type ParticipantRecord,
+  type PollRecord,
+  type PollStatus,
+  pollRepository as repo,
+} from "./repository.js";
 import type { CreatePollInput } from "./schemas.js";
 import { generateRoomCode, generateToken, hashToken, normalizeRoomCode, tokenMatchesHash } from "./tokens.js";
 
@@ -21,19 +27,12 @@ export interface Results {
   total: number;
 }
 
-/** What the real-time layer needs to hear about; the HTTP and socket paths both go through the service. */
+/** What the real-time layer hears about host actions; votes reach it through the VoteWriter. */
 export interface PollEvents {
-  voteRecorded(e: {
-    pollId: string;
-    roomCode: string;
-    participantId: string;
-    optionIndex: number;
-    acceptedAt: number;
-  }): void;
   statusChanged(e: { pollId: string; roomCode: string; status: PollStatus | "deleted" }): void;
 }
 
-export const noPollEvents: PollEvents = { voteRecorded() {}, statusChanged() {} };
+export const noPollEvents: PollEvents = { statusChanged() {} };
 
 export const toView = (p: PollRecord): PollView => ({
   id: p.id,
@@ -46,21 +45,40 @@ export const toView = (p: PollRecord): PollView => ({
 });
 
 const isUniqueViolation = (err: unknown, constraint: string) =>
-  (err as { code?: string; constraint?: string }).code === "23505" &&
+  (err as { code?: string }).code === "23505" &&
   ((err as { constraint?: string }).constraint === constraint ||
     String((err as Error).message).includes(constraint));
 
+export interface VoteTarget {
+  id: string;
+  roomCode: string;
+  optionCount: number;
+}
+
 export interface PollService {
   create(input: CreatePollInput): Promise<PollView & { hostToken: string }>;
+  /** POLL_NOT_FOUND unless the (case-insensitive) code names a live poll. */
+  find(roomCode: string): Promise<PollRecord>;
   get(roomCode: string): Promise<PollView>;
   results(roomCode: string): Promise<Results>;
+  snapshot(poll: Pick<PollRecord, "id" | "roomCode">): Promise<ResultsSnapshot>;
+  /** Current results_version of several polls (deleted ones are absent). */
+  versions(pollIds: string[]): Promise<Array<{ pollId: string; roomCode: string; seq: number }>>;
   setStatus(roomCode: string, hostToken: string | undefined, status: PollStatus): Promise<PollView>;
   remove(roomCode: string, hostToken: string | undefined): Promise<void>;
+  /** FORBIDDEN / UNAUTHORIZED unless hostToken is this poll's. */
+  requireHost(poll: PollRecord, hostToken: string | undefined): void;
   join(
     roomCode: string,
     nickname: string,
   ): Promise<{ participantId: string; participantToken: string; poll: PollView }>;
-  vote(
+  /** The participant a token belongs to, checked against the poll. */
+  authenticate(poll: PollRecord, participantToken: string | undefined): Promise<ParticipantRecord>;
+  voteOf(poll: PollRecord, participantId: string): Promise<number | undefined>;
+  /** Queues the vote for group commit; resolves once it is durable. */
+  vote(target: VoteTarget, participantId: string, optionIndex: number): Promise<VoteOutcome>;
+  /** The HTTP flavour: room code + bearer token. */
+  voteByToken(
     roomCode: string,
     participantToken: string | undefined,
     optionIndex: number,
@@ -69,12 +87,14 @@ export interface PollService {
 
 export function createPollService({
   db,
+  writer,
   events = noPollEvents,
 }: {
   db: Database;
+  writer: VoteWriter;
   events?: PollEvents;
 }): PollService {
-  async function findPoll(roomCode: string): Promise<PollRecord> {
+  async function find(roomCode: string): Promise<PollRecord> {
     const code = normalizeRoomCode(roomCode);
     const poll = code && (await repo.findPollByCode(db, code));
     if (!poll) throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
@@ -88,7 +108,37 @@ export function createPollService({
       throw new AppError("FORBIDDEN", "host token does not match this poll");
   }
 
+  async function authenticate(
+    poll: PollRecord,
+    participantToken: string | undefined,
+  ): Promise<ParticipantRecord> {
+    if (!participantToken) throw new AppError("UNAUTHORIZED", "participant token required");
+    const participant = await repo.findParticipantByTokenHash(db, hashToken(participantToken));
+    if (!participant) throw new AppError("UNAUTHORIZED", "unknown participant token; join the poll first");
+    if (participant.pollId !== poll.id)
+      throw new AppError("FORBIDDEN", "this participant token belongs to another poll");
+    return participant;
+  }
+
+  async function vote(target: VoteTarget, participantId: string, optionIndex: number): Promise<VoteOutcome> {
+    if (!Number.isInteger(optionIndex) || optionIndex < 0 || optionIndex >= target.optionCount) {
+      throw new AppError("INVALID_OPTION", `optionIndex must be between 0 and ${target.optionCount - 1}`);
+    }
+    return writer.submit({
+      pollId: target.id,
+      roomCode: target.roomCode,
+      participantId,
+      optionIndex,
+      receivedAt: Date.now(),
+    });
+  }
+
   return {
+    find,
+    requireHost,
+    authenticate,
+    vote,
+
     async create(input) {
       const id = randomUUID();
       const hostToken = generateToken("host");
@@ -126,17 +176,29 @@ export function createPollService({
     },
 
     async get(roomCode) {
-      return toView(await findPoll(roomCode));
+      return toView(await find(roomCode));
     },
 
     async results(roomCode) {
-      const poll = await findPoll(roomCode);
+      const poll = await find(roomCode);
       const counts = await repo.counts(db, poll.id);
       return { roomCode: poll.roomCode, counts, total: counts.reduce((a, b) => a + b, 0) };
     },
 
+    snapshot(poll) {
+      return readSnapshot(db, poll.id, poll.roomCode);
+    },
+
+    async versions(pollIds) {
+      const rows = await db.query<{ id: string; room_code: string; results_version: number }>(
+        "SELECT id, room_code, results_version FROM polls WHERE id = ANY($1::uuid[])",
+        [pollIds],
+      );
+      return rows.map((r) => ({ pollId: r.id, roomCode: r.room_code, seq: Number(r.results_version) }));
+    },
+
     async setStatus(roomCode, hostToken, status) {
-      const poll = await findPoll(roomCode);
+      const poll = await find(roomCode);
       requireHost(poll, hostToken);
       if (poll.status !== status) {
         if (!(await repo.setStatus(db, poll.id, status)))
@@ -147,14 +209,14 @@ export function createPollService({
     },
 
     async remove(roomCode, hostToken) {
-      const poll = await findPoll(roomCode);
+      const poll = await find(roomCode);
       requireHost(poll, hostToken);
       if (await repo.deletePoll(db, poll.id))
         events.statusChanged({ pollId: poll.id, roomCode: poll.roomCode, status: "deleted" });
     },
 
     async join(roomCode, nickname) {
-      const poll = await findPoll(roomCode);
+      const poll = await find(roomCode);
       const participantId = randomUUID();
       const participantToken = generateToken("participant");
       try {
@@ -173,49 +235,23 @@ export function createPollService({
       return { participantId, participantToken, poll: toView(poll) };
     },
 
-    async vote(roomCode, participantToken, optionIndex) {
+    voteOf(poll, participantId) {
+      return repo.voteOf(db, poll.id, participantId);
+    },
+
+    async voteByToken(roomCode, participantToken, optionIndex) {
       if (!participantToken)
         throw new AppError(
           "UNAUTHORIZED",
           "participant token required (Authorization: Bearer <participantToken>)",
         );
-      const poll = await findPoll(roomCode);
-      const participant = await repo.findParticipantByTokenHash(db, hashToken(participantToken));
-      if (!participant) throw new AppError("UNAUTHORIZED", "unknown participant token; join the poll first");
-      if (participant.pollId !== poll.id)
-        throw new AppError("FORBIDDEN", "this participant token belongs to another poll");
-      if (!Number.isInteger(optionIndex) || optionIndex < 0 || optionIndex >= poll.options.length) {
-        throw new AppError("INVALID_OPTION", `optionIndex must be between 0 and ${poll.options.length - 1}`);
-      }
-      const outcome = await db.transaction(async (tx) => {
-        // Re-read inside the transaction: the host may have closed or deleted the poll meanwhile.
-        const current = await tx.query<{ status: PollStatus; allow_vote_change: boolean }>(
-          "SELECT status, allow_vote_change FROM polls WHERE id = $1",
-          [poll.id],
-        );
-        const state = current[0];
-        if (!state) throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
-        if (state.status !== "open") throw new AppError("POLL_CLOSED", "this poll is closed");
-        const result = await repo.castVote(tx, {
-          pollId: poll.id,
-          participantId: participant.id,
-          option: optionIndex,
-          allowChange: state.allow_vote_change,
-        });
-        if (result === "missing") throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
-        if (result === "change-not-allowed")
-          throw new AppError("VOTE_CHANGE_NOT_ALLOWED", "this poll does not allow changing a vote");
-        return result;
-      });
-      if (outcome.kind !== "unchanged") {
-        events.voteRecorded({
-          pollId: poll.id,
-          roomCode: poll.roomCode,
-          participantId: participant.id,
-          optionIndex,
-          acceptedAt: Date.now(),
-        });
-      }
+      const poll = await find(roomCode);
+      const participant = await authenticate(poll, participantToken);
+      await vote(
+        { id: poll.id, roomCode: poll.roomCode, optionCount: poll.options.length },
+        participant.id,
+        optionIndex,
+      );
       return { optionIndex };
     },
   };

@@ -7,6 +7,8 @@ export interface RateLimitDecision {
 /** Fixed-window counter keyed by e.g. "poll-create:<ip>". Redis-backed when several instances must share it. */
 export interface RateLimiter {
   hit(key: string, limit: number, windowMs: number): Promise<RateLimitDecision>;
+  /** True when the key is already over `limit` in its current window (checks without counting). */
+  peek(key: string, limit: number): Promise<boolean>;
   close?(): Promise<void>;
 }
 
@@ -32,6 +34,10 @@ export function createMemoryRateLimiter({ maxKeys = 100_000 }: { maxKeys?: numbe
         remaining: Math.max(0, limit - w.count),
         retryAfterMs: allowed ? 0 : w.resetAt - now,
       };
+    },
+    async peek(key, limit) {
+      const w = windows.get(key);
+      return Boolean(w && w.resetAt > Date.now() && w.count >= limit);
     },
   };
 }

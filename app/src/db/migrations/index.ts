@@ -1,6 +1,7 @@
 import type { Logger } from "../../logging/index.js";
 import type { Database } from "../types.js";
 import { m001Initial } from "./001_initial.js";
+import { m002ResultsVersion } from "./002_results_version.js";
 
 export interface Migration {
   version: number;
@@ -9,7 +10,7 @@ export interface Migration {
 }
 
 /** Append only: a released migration is never edited, a new version is added instead. */
-export const migrations: readonly Migration[] = [m001Initial];
+export const migrations: readonly Migration[] = [m001Initial, m002ResultsVersion];
 
 // Arbitrary but fixed: every instance and the migrate Job must contend for the same lock.
 export const MIGRATION_LOCK_KEY = 7_349_001;

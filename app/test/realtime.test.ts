@@ -1,0 +1,368 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { requireServices } from "./support/services.js";
+import { type Client, call, connect } from "./support/sockets.js";
+import { api, type RunningZephyr, startZephyr, waitFor } from "./support/zephyr.js";
+
+/** The Socket.IO contract on one instance (in-memory adapter), with real socket.io clients. */
+
+const hasPg = requireServices("postgres", "redis");
+const pgUrl = inject("postgresUrl");
+const redisUrl = inject("redisUrl");
+
+describe.runIf(hasPg && pgUrl)("Socket.IO contract (single instance)", () => {
+  let z: RunningZephyr;
+  const clients: Client[] = [];
+  const client = async (opts?: Parameters<typeof connect>[1]) => {
+    const c = await connect(z.url, opts);
+    clients.push(c);
+    return c;
+  };
+  beforeAll(async () => {
+    z = await startZephyr({
+      DATABASE_URL: pgUrl!,
+      RATE_LIMIT_JOIN: "100000",
+      RATE_LIMIT_VOTE: "5",
+      RATE_LIMIT_ROOM_MISS: "1000",
+    });
+  });
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    await z?.stop();
+  });
+
+  const newPoll = async (body: Record<string, unknown> = {}) =>
+    (
+      await api(z.url, "/api/polls", {
+        body: { question: "Live?", options: ["yes", "no", "maybe"], ...body },
+      })
+    ).body;
+
+  it("joins, votes with a durable ack, and streams vote-update to everyone in the room", async () => {
+    const poll = await newPoll();
+    const [ann, bob] = [await client(), await client()];
+    const joined = await call(ann, "join-poll", {
+      roomCode: poll.roomCode.toLowerCase(),
+      nickname: "Ann 🎉",
+    });
+    expect(joined).toMatchObject({
+      ok: true,
+      data: {
+        nickname: "Ann 🎉",
+        poll: { roomCode: poll.roomCode, options: ["yes", "no", "maybe"] },
+        yourVote: null,
+      },
+    });
+    expect(joined.ok && joined.data.results).toMatchObject({
+      roomCode: poll.roomCode,
+      counts: [0, 0, 0],
+      total: 0,
+      participants: 1,
+    });
+    expect(JSON.stringify(joined)).not.toContain("hostToken");
+    await call(bob, "join-poll", { roomCode: poll.roomCode, nickname: "Bob" });
+
+    const ack = await call(ann, "submit-vote", { optionIndex: 1 });
+    expect(ack).toEqual({ ok: true, data: { optionIndex: 1 } });
+    // acknowledged = committed
+    expect((await api(z.url, `/api/polls/${poll.roomCode}/results`)).body.counts).toEqual([0, 1, 0]);
+    await waitFor(async () => bob.updates.at(-1)?.total === 1, { what: "vote-update at bob" });
+    expect(bob.updates.at(-1)).toMatchObject({
+      roomCode: poll.roomCode,
+      counts: [0, 1, 0],
+      total: 1,
+      participants: 2,
+    });
+    expect(ann.updates.at(-1)?.counts).toEqual([0, 1, 0]);
+  });
+
+  it("restores the same participant and vote from a token on a new connection", async () => {
+    const poll = await newPoll();
+    const first = await client();
+    const joined = await call(first, "join-poll", { roomCode: poll.roomCode, nickname: "Zoë" });
+    expect(joined.ok).toBe(true);
+    if (!joined.ok) return;
+    await call(first, "submit-vote", { optionIndex: 2 });
+    first.disconnect();
+    const again = await client();
+    const restored = await call(again, "join-poll", {
+      roomCode: poll.roomCode,
+      participantToken: joined.data.participantToken,
+    });
+    expect(restored).toMatchObject({
+      ok: true,
+      data: { participantId: joined.data.participantId, nickname: "Zoë", yourVote: 2 },
+    });
+    const other = await newPoll();
+    const wrongPoll = await call(await client(), "join-poll", {
+      roomCode: other.roomCode,
+      participantToken: joined.data.participantToken,
+    });
+    expect(wrongPoll).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
+    const unknown = await call(await client(), "join-poll", {
+      roomCode: poll.roomCode,
+      participantToken: "zpp_nope",
+    });
+    expect(unknown).toMatchObject({ ok: false, error: { code: "UNAUTHORIZED" } });
+  });
+
+  it("counts votes cast over HTTP exactly like socket votes and broadcasts them", async () => {
+    const poll = await newPoll();
+    const watcher = await client();
+    await call(watcher, "join-poll", { roomCode: poll.roomCode, nickname: "watcher" });
+    const p = (await api(z.url, `/api/polls/${poll.roomCode}/participants`, { body: { nickname: "http" } }))
+      .body;
+    await api(z.url, `/api/polls/${poll.roomCode}/votes`, {
+      body: { optionIndex: 0 },
+      token: p.participantToken,
+    });
+    await waitFor(async () => watcher.updates.at(-1)?.total === 1, { what: "vote-update after HTTP vote" });
+    expect(watcher.updates.at(-1)?.counts).toEqual([1, 0, 0]);
+  });
+
+  it("answers every vote error with a whitelisted code", async () => {
+    const poll = await newPoll();
+    const c = await client();
+    expect(await call(c, "submit-vote", { optionIndex: 0 })).toMatchObject({
+      ok: false,
+      error: { code: "NOT_JOINED" },
+    });
+    await call(c, "join-poll", { roomCode: poll.roomCode, nickname: "err" });
+    expect(await call(c, "submit-vote", { optionIndex: 9 })).toMatchObject({
+      ok: false,
+      error: { code: "INVALID_OPTION" },
+    });
+    expect(await call(c, "submit-vote", { optionIndex: "0" })).toMatchObject({
+      ok: false,
+      error: { code: "VALIDATION_FAILED" },
+    });
+    expect(await call(c, "submit-vote", { optionIndex: 0 })).toMatchObject({ ok: true });
+    expect(await call(c, "submit-vote", { optionIndex: 1 })).toMatchObject({
+      ok: false,
+      error: { code: "VOTE_CHANGE_NOT_ALLOWED" },
+    });
+    // RATE_LIMIT_VOTE=5 per participant; the invalid option, the vote and the refused change count (schema
+    // failures are refused before the limiter), so two more pass and the next is limited.
+    expect(await call(c, "submit-vote", { optionIndex: 0 })).toMatchObject({ ok: true });
+    expect(await call(c, "submit-vote", { optionIndex: 0 })).toMatchObject({ ok: true });
+    expect(await call(c, "submit-vote", { optionIndex: 0 })).toMatchObject({
+      ok: false,
+      error: { code: "RATE_LIMITED" },
+    });
+    const closing = await newPoll();
+    const d = await client();
+    await call(d, "join-poll", { roomCode: closing.roomCode, nickname: "late" });
+    await api(z.url, `/api/polls/${closing.roomCode}/close`, { method: "POST", token: closing.hostToken });
+    await waitFor(async () => d.states.at(-1)?.status === "closed", { what: "poll-state closed" });
+    expect(await call(d, "submit-vote", { optionIndex: 0 })).toMatchObject({
+      ok: false,
+      error: { code: "POLL_CLOSED" },
+    });
+    expect(await call(await client(), "join-poll", { roomCode: "ZZZZZZ", nickname: "x" })).toMatchObject({
+      ok: false,
+      error: { code: "POLL_NOT_FOUND" },
+    });
+  });
+
+  it("lets the host join with the host token only, and tells sockets about reopen and delete", async () => {
+    const poll = await newPoll();
+    const host = await client();
+    expect(await call(host, "host-join", { roomCode: poll.roomCode, hostToken: "zph_wrong" })).toMatchObject({
+      ok: false,
+      error: { code: "FORBIDDEN" },
+    });
+    const ok = await call(host, "host-join", { roomCode: poll.roomCode, hostToken: poll.hostToken });
+    expect(ok).toMatchObject({
+      ok: true,
+      data: { poll: { roomCode: poll.roomCode }, results: { counts: [0, 0, 0] } },
+    });
+    const voter = await client();
+    await call(voter, "join-poll", { roomCode: poll.roomCode, nickname: "v" });
+    await call(voter, "submit-vote", { optionIndex: 2 });
+    await waitFor(async () => host.updates.at(-1)?.total === 1, { what: "host sees the vote" });
+    await api(z.url, `/api/polls/${poll.roomCode}/close`, { method: "POST", token: poll.hostToken });
+    await api(z.url, `/api/polls/${poll.roomCode}/reopen`, { method: "POST", token: poll.hostToken });
+    await api(z.url, `/api/polls/${poll.roomCode}`, { method: "DELETE", token: poll.hostToken });
+    await waitFor(async () => voter.states.length === 3, { what: "three poll-state events" });
+    expect(voter.states.map((s) => s.status)).toEqual(["closed", "open", "deleted"]);
+    expect(host.states.map((s) => s.status)).toEqual(["closed", "open", "deleted"]);
+    expect(await call(voter, "submit-vote", { optionIndex: 1 })).toMatchObject({
+      ok: false,
+      error: { code: "POLL_NOT_FOUND" },
+    });
+  });
+
+  it("leave-poll stops updates", async () => {
+    const poll = await newPoll({ allowVoteChange: true });
+    const [a, b] = [await client(), await client()];
+    await call(a, "join-poll", { roomCode: poll.roomCode, nickname: "a" });
+    await call(b, "join-poll", { roomCode: poll.roomCode, nickname: "b" });
+    expect(await call(b, "leave-poll", {})).toEqual({ ok: true, data: { left: true } });
+    const before = b.updates.length;
+    await call(a, "submit-vote", { optionIndex: 0 });
+    await waitFor(async () => a.updates.at(-1)?.total === 1, { what: "a sees its vote" });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.updates.length).toBe(before);
+    expect(await call(b, "submit-vote", { optionIndex: 0 })).toMatchObject({
+      ok: false,
+      error: { code: "NOT_JOINED" },
+    });
+  });
+
+  it("counts connections in websocket_connections_current and /api/health", async () => {
+    const before = (await api(z.url, "/api/health")).body.connections as number;
+    const extra = await Promise.all([client(), client(), client({ transports: ["polling"] })]);
+    expect((await api(z.url, "/api/health")).body.connections).toBe(before + 3);
+    const metrics = await fetch(`${z.url}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(new RegExp(`^websocket_connections_current ${before + 3}$`, "m"));
+    for (const c of extra) c.disconnect();
+    await waitFor(async () => (await api(z.url, "/api/health")).body.connections === before, {
+      what: "connections drop",
+    });
+  });
+
+  it("rejects room-code guessing per IP with RATE_LIMITED", async () => {
+    const g = await startZephyr({ DATABASE_URL: pgUrl!, RATE_LIMIT_ROOM_MISS: "3", RATE_LIMIT_JOIN: "1000" });
+    try {
+      const c = await connect(g.url);
+      const codes = [];
+      for (const code of ["AAAAAA", "BBBBBB", "CCCCCC", "DDDDDD", "EEEEEE"])
+        codes.push((await call(c, "join-poll", { roomCode: code, nickname: "g" })) as any);
+      expect(codes.map((r) => r.error?.code)).toEqual([
+        "POLL_NOT_FOUND",
+        "POLL_NOT_FOUND",
+        "POLL_NOT_FOUND",
+        "RATE_LIMITED",
+        "RATE_LIMITED",
+      ]);
+      c.disconnect();
+    } finally {
+      await g.stop();
+    }
+  });
+});
+
+describe.runIf(hasPg && pgUrl && redisUrl)("with Redis configured", () => {
+  it("uses the Redis adapter and reports it in /api/health", async () => {
+    const z = await startZephyr({ DATABASE_URL: pgUrl!, REDIS_URL: redisUrl! });
+    try {
+      await waitFor(async () => (await api(z.url, "/api/health")).body.redis?.status === "up", {
+        what: "redis up",
+      });
+      expect((await api(z.url, "/api/health")).body).toMatchObject({
+        usingRedisAdapter: true,
+        redis: { status: "up" },
+      });
+      expect((await api(z.url, "/api/health/ready")).status).toBe(200);
+    } finally {
+      await z.stop();
+    }
+  });
+
+  it("keeps sessions in Redis with the configured TTL, refreshed on activity", async () => {
+    const { Redis } = await import("ioredis");
+    const redis = new Redis(redisUrl!);
+    const z = await startZephyr({ DATABASE_URL: pgUrl!, REDIS_URL: redisUrl!, SESSION_TTL_SECONDS: "600" });
+    try {
+      const poll = (await api(z.url, "/api/polls", { body: { question: "s", options: ["a", "b"] } })).body;
+      const c = await connect(z.url);
+      const j = await call(c, "join-poll", { roomCode: poll.roomCode, nickname: "Sam" });
+      if (!j.ok) throw new Error("join failed");
+      const key = `zephyr:session:${j.data.participantId}`;
+      await waitFor(async () => (await redis.hget(key, "socketId")) === c.id, { what: "session written" });
+      expect(await redis.hgetall(key)).toMatchObject({
+        pollId: poll.id,
+        nickname: "Sam",
+        socketId: c.id,
+        voteIndex: "",
+      });
+      await redis.expire(key, 5); // pretend time passed
+      await call(c, "submit-vote", { optionIndex: 1 });
+      await waitFor(async () => (await redis.hget(key, "voteIndex")) === "1", { what: "vote in session" });
+      const ttl = await redis.ttl(key);
+      expect(ttl).toBeGreaterThan(590);
+      expect(ttl).toBeLessThanOrEqual(600);
+      expect(Number(await redis.hget(key, "lastSeen"))).toBeGreaterThan(Date.now() - 10_000);
+      c.disconnect();
+    } finally {
+      await z.stop();
+      redis.disconnect();
+    }
+  });
+
+  it("shares rate limits across instances through Redis", async () => {
+    const env = {
+      DATABASE_URL: pgUrl!,
+      REDIS_URL: redisUrl!,
+      RATE_LIMIT_JOIN: "4",
+      RATE_LIMIT_WINDOW_MS: "60000",
+    };
+    const [a, b] = await Promise.all([startZephyr(env), startZephyr(env)]);
+    try {
+      // a unique client address for this test, so other tests' joins do not count
+      const ip = `198.51.100.${Math.floor(Math.random() * 200) + 1}`;
+      const join = (z: RunningZephyr) =>
+        api(z.url, "/api/polls/ABCDEF/participants", {
+          body: { nickname: "x" },
+          headers: { "x-forwarded-for": ip },
+        });
+      const [za, zb] = [
+        await startZephyr({ ...env, TRUST_PROXY_HOPS: "1" }),
+        await startZephyr({ ...env, TRUST_PROXY_HOPS: "1" }),
+      ];
+      try {
+        const statuses = [];
+        for (const z of [za, zb, za, zb, za, zb]) statuses.push((await join(z)).status);
+        // four attempts pass the limiter (and find no poll), the fifth and sixth are refused, whichever instance
+        expect(statuses).toEqual([404, 404, 404, 404, 429, 429]);
+      } finally {
+        await za.stop();
+        await zb.stop();
+      }
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  it("naive mode (VOTE_BATCH_MAX=1, BROADCAST_INTERVAL_MS=0) writes and broadcasts once per vote", async () => {
+    const z = await startZephyr({
+      DATABASE_URL: pgUrl!,
+      VOTE_BATCH_MAX: "1",
+      BROADCAST_INTERVAL_MS: "0",
+      RATE_LIMIT_JOIN: "1000",
+    });
+    try {
+      const poll = (await api(z.url, "/api/polls", { body: { question: "n", options: ["a", "b"] } })).body;
+      const observer = await connect(z.url);
+      await call(observer, "join-poll", { roomCode: poll.roomCode, nickname: "obs" });
+      const voters = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const c = await connect(z.url);
+          await call(c, "join-poll", { roomCode: poll.roomCode, nickname: `v${i}` });
+          return c;
+        }),
+      );
+      await Promise.all(voters.map((v, i) => call(v, "submit-vote", { optionIndex: i % 2 })));
+      await waitFor(async () => observer.updates.at(-1)?.total === 20, { what: "final counts" });
+      expect(observer.updates).toHaveLength(20);
+      const metrics = await fetch(`${z.url}/metrics`).then((r) => r.text());
+      expect(metrics).toMatch(/^zephyr_vote_batch_size_bucket\{le="1"\} 20$/m);
+      expect(metrics).toMatch(/^zephyr_vote_batch_size_count 20$/m);
+      for (const c of [observer, ...voters]) c.disconnect();
+    } finally {
+      await z.stop();
+    }
+  });
+
+  it("websocket-only transport refuses long-polling", async () => {
+    const z = await startZephyr({ DATABASE_URL: pgUrl!, SOCKET_TRANSPORTS: "websocket" });
+    try {
+      const ws = await connect(z.url);
+      expect(ws.connected).toBe(true);
+      ws.disconnect();
+      await expect(connect(z.url, { transports: ["polling"], reconnection: false })).rejects.toThrow();
+    } finally {
+      await z.stop();
+    }
+  });
+});

@@ -1,0 +1,138 @@
+import { DashboardBuilder, DashboardCursorSync, RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
+import { query, stat, timeseries, variables, ZEPHYR, ZEPHYR_HPA, ZEPHYR_INSTANCES } from "./common.js";
+
+const R = "$__rate_interval";
+
+/** An HPA metric of kube-state-metrics, kept to Zephyr's autoscaler. */
+const hpa = (metric: string) =>
+  `max by (horizontalpodautoscaler) (${metric} and on (namespace, horizontalpodautoscaler) ${ZEPHYR_HPA})`;
+
+export function scaling() {
+  const d = new DashboardBuilder("Zephyr / Scaling")
+    .uid("zephyr-scaling")
+    .description(
+      "Autoscaling of Zephyr: replicas against the HPA's limits, and the per-pod connection load it scales on",
+    )
+    .tags(["zephyr"])
+    .editable()
+    .tooltip(DashboardCursorSync.Crosshair)
+    .refresh("30s")
+    .time({ from: "now-6h", to: "now" })
+    .timezone("browser");
+  for (const v of variables()) d.withVariable(v);
+
+  d.withRow(new RowBuilder("Replicas"))
+    .withPanel(
+      stat(
+        "Current replicas",
+        "Pods the HPA runs now.",
+        "short",
+        query(hpa("kube_horizontalpodautoscaler_status_current_replicas"), "{{horizontalpodautoscaler}}"),
+      ),
+    )
+    .withPanel(
+      stat(
+        "Desired replicas",
+        "Pods the HPA wants; above current means pods are starting (or cannot be scheduled).",
+        "short",
+        query(hpa("kube_horizontalpodautoscaler_status_desired_replicas"), "{{horizontalpodautoscaler}}"),
+      ),
+    )
+    .withPanel(
+      stat(
+        "Max replicas",
+        "The HPA's ceiling; ZephyrHpaAtMaxReplicas fires after 15 minutes at it.",
+        "short",
+        query(hpa("kube_horizontalpodautoscaler_spec_max_replicas"), "{{horizontalpodautoscaler}}"),
+      ),
+    )
+    .withPanel(
+      stat(
+        "Instances up",
+        "Zephyr scrape targets answering; should follow current replicas.",
+        "short",
+        query(`sum(up{${ZEPHYR}})`, "up"),
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "Replicas: current, desired, min, max",
+        "HPA replica counts over time. Current pinned to max means the service cannot grow further.",
+        "short",
+        [
+          query(hpa("kube_horizontalpodautoscaler_status_current_replicas"), "current"),
+          query(hpa("kube_horizontalpodautoscaler_status_desired_replicas"), "desired"),
+          query(hpa("kube_horizontalpodautoscaler_spec_min_replicas"), "min"),
+          query(hpa("kube_horizontalpodautoscaler_spec_max_replicas"), "max"),
+          query(`sum(up{${ZEPHYR}})`, "instances up"),
+        ],
+        { min: 0, width: 24 },
+      ),
+    );
+
+  d.withRow(new RowBuilder("Load per pod"))
+    .withPanel(
+      timeseries(
+        "Connections per pod vs HPA target",
+        "WebSocket connections of each pod, their average (what the HPA compares), and the HPA's target per pod for websocket_connections_current.",
+        "short",
+        [
+          query(`sum by (pod) (websocket_connections_current{${ZEPHYR_INSTANCES}})`, "{{pod}}"),
+          query(`avg(websocket_connections_current{${ZEPHYR}})`, "average per pod"),
+          query(
+            `max(kube_horizontalpodautoscaler_spec_target_metric{metric_name="websocket_connections_current"} and on (namespace, horizontalpodautoscaler) ${ZEPHYR_HPA})`,
+            "HPA target",
+          ),
+        ],
+        { min: 0, width: 24 },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "Connection imbalance (max - min)",
+        "Busiest minus quietest pod. Jumps after a scale-up, because existing connections stay where they are.",
+        "short",
+        [
+          query(
+            `max by (namespace) (websocket_connections_current{${ZEPHYR}}) - min by (namespace) (websocket_connections_current{${ZEPHYR}})`,
+            "{{namespace}}",
+          ),
+        ],
+        { threshold: 2000, min: 0 },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "CPU per pod",
+        "CPU time per second by pod (100 % = one core), the HPA's other metric.",
+        "percentunit",
+        [query(`sum by (pod) (rate(process_cpu_seconds_total{${ZEPHYR_INSTANCES}}[${R}]))`, "{{pod}}")],
+        { min: 0 },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "Request rate per pod",
+        "HTTP requests per second by pod.",
+        "reqps",
+        [query(`sum by (pod) (rate(http_requests_total{${ZEPHYR_INSTANCES}}[${R}]))`, "{{pod}}")],
+        { min: 0 },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "Container restarts",
+        "Restarts of Zephyr's containers (kube-state-metrics); each drops all of that pod's connections.",
+        "short",
+        [
+          query(
+            `sum by (pod) (increase(kube_pod_container_status_restarts_total[${R}]) and on (namespace, pod) up{${ZEPHYR}})`,
+            "{{pod}}",
+          ),
+        ],
+        { min: 0 },
+      ),
+    );
+
+  return d;
+}
