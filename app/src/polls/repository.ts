@@ -76,11 +76,6 @@ export const pollRepository = {
     return rows[0] && toPoll(rows[0]);
   },
 
-  async findPollById(q: Queryable, id: string): Promise<PollRecord | undefined> {
-    const rows = await q.query<PollRow>(`${POLL_SELECT} WHERE p.id = $1`, [id]);
-    return rows[0] && toPoll(rows[0]);
-  },
-
   /** O(options): reads the maintained counters, never the votes table. */
   async counts(q: Queryable, pollId: string): Promise<number[]> {
     const rows = await q.query<{ vote_count: number }>(
@@ -122,14 +117,6 @@ export const pollRepository = {
     );
     const r = rows[0];
     return r && { id: r.id, pollId: r.poll_id, nickname: r.nickname };
-  },
-
-  async participantCount(q: Queryable, pollId: string): Promise<number> {
-    const rows = await q.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM participants WHERE poll_id = $1",
-      [pollId],
-    );
-    return Number(rows[0]?.n ?? 0);
   },
 
   async voteOf(q: Queryable, pollId: string, participantId: string): Promise<number | undefined> {
