@@ -75,6 +75,36 @@ async function whichInstance(instances: ZephyrProcess[], expected: number): Prom
   });
 }
 
+/**
+ * Every participant votes in a loop, changing its option each round, and records what it sent and which of
+ * those were acknowledged: the durability check is that the stored vote is the last acknowledged one or one
+ * sent after it (committed while its ack was lost).
+ */
+function startVoteStream(people: Array<LiveClient & { participantId: string }>) {
+  const sent = new Map<string, number[]>();
+  const lastAcked = new Map<string, number>();
+  let stopped = false;
+  const loops = people.map(async (p, i) => {
+    for (let round = 0; !stopped; round++) {
+      const option = (i + round) % 4;
+      const list = sent.get(p.participantId) ?? [];
+      list.push(option);
+      sent.set(p.participantId, list);
+      const r = await call(p, "submit-vote", { optionIndex: option }, 3000).catch(() => undefined);
+      if (r?.ok) lastAcked.set(p.participantId, list.length - 1);
+      else await new Promise((res) => setTimeout(res, 50));
+    }
+  });
+  return {
+    sent,
+    lastAcked,
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+    },
+  };
+}
+
 describe.runIf(ready && pgUrl && sharedRedis)("three instances with Redis", () => {
   describe("shared cluster", () => {
     let cluster: Awaited<ReturnType<typeof startCluster>>;
@@ -309,27 +339,14 @@ describe.runIf(ready && pgUrl && sharedRedis)("three instances with Redis", () =
       const victim = cluster.instances[victimIndex]!;
 
       // every participant votes, then keeps changing its vote while the instance dies
-      const sent = new Map<string, number[]>();
-      const lastAcked = new Map<string, number>();
-      let stop = false;
-      const loops = people.map(async (p, i) => {
-        for (let round = 0; !stop; round++) {
-          const option = (i + round) % 4;
-          const list = sent.get(p.participantId) ?? [];
-          list.push(option);
-          sent.set(p.participantId, list);
-          const r = await call(p, "submit-vote", { optionIndex: option }, 3000).catch(() => undefined);
-          if (r?.ok) lastAcked.set(p.participantId, list.length - 1);
-          else await new Promise((res) => setTimeout(res, 50));
-        }
-      });
+      const stream = startVoteStream(people);
+      const { sent, lastAcked } = stream;
       await waitFor(async () => lastAcked.size === 30, { what: "everyone voted once" });
       const before = new Map(people.map((p) => [p.participantId, lastAcked.get(p.participantId)!]));
       victim.kill("SIGKILL");
       await victim.exited;
       await new Promise((r) => setTimeout(r, 300));
-      stop = true;
-      await Promise.all(loops);
+      await stream.stop();
 
       // Everyone is connected again (the balancer skips the dead instance); re-join with the token restores identity.
       await waitFor(async () => people.every((p) => p.connected), {
@@ -469,20 +486,8 @@ describe.runIf(ready && pgUrl && sharedRedis)("three instances with Redis", () =
           });
         });
       }
-      const sent = new Map<string, number[]>();
-      const lastAcked = new Map<string, number>();
-      let stop = false;
-      const loops = people.map(async (p, i) => {
-        for (let round = 0; !stop; round++) {
-          const option = (i + round) % 4;
-          const list = sent.get(p.participantId) ?? [];
-          list.push(option);
-          sent.set(p.participantId, list);
-          const r = await call(p, "submit-vote", { optionIndex: option }, 3000).catch(() => undefined);
-          if (r?.ok) lastAcked.set(p.participantId, list.length - 1);
-          else await new Promise((res) => setTimeout(res, 50));
-        }
-      });
+      const stream = startVoteStream(people);
+      const { sent, lastAcked } = stream;
       await waitFor(async () => lastAcked.size === 45, { what: "everyone voted once" });
       const signalledAt = Date.now();
       victim.kill("SIGTERM");
@@ -493,8 +498,7 @@ describe.runIf(ready && pgUrl && sharedRedis)("three instances with Redis", () =
         timeoutMs: 15_000,
       });
       await new Promise((r) => setTimeout(r, 500));
-      stop = true;
-      await Promise.all(loops);
+      await stream.stop();
       expect(code).toBe(0);
       expect(exitMs).toBeLessThan(10_000);
       expect(victim.output()).toMatch(/"step":"sockets"/);

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { ErrorBody } from "../errors/index.js";
 import { nicknameSchema } from "../polls/schemas.js";
 import type { PollView } from "../polls/service.js";
+import type { ResultsSnapshot } from "../votes/writer.js";
 
 /**
  * The Socket.IO event contract, the one place client and server agree on (README "Real-time API").
@@ -48,15 +49,7 @@ export interface ServerToClientEvents {
 
 export interface InterServerEvents {
   /** A committed results snapshot, so every instance can update its own members (coalesced). */
-  results: (snapshot: {
-    pollId: string;
-    roomCode: string;
-    seq: number;
-    counts: number[];
-    total: number;
-    participants: number;
-    oldestVoteAt?: number;
-  }) => void;
+  results: (snapshot: ResultsSnapshot) => void;
 }
 
 export interface SocketData {
