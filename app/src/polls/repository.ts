@@ -85,6 +85,18 @@ export const pollRepository = {
     return rows.map((r) => Number(r.vote_count));
   },
 
+  /** The results endpoint's one round trip: code -> counters, O(options). */
+  async countsByCode(q: Queryable, roomCode: string): Promise<number[] | undefined> {
+    const rows = await q.query<{ counts: number[] | string }>(
+      `SELECT (SELECT json_agg(o.vote_count ORDER BY o.position) FROM poll_options o WHERE o.poll_id = p.id) AS counts
+       FROM polls p WHERE p.room_code = $1`,
+      [roomCode],
+    );
+    const raw = rows[0]?.counts;
+    if (raw === undefined) return undefined;
+    return (typeof raw === "string" ? (JSON.parse(raw) as number[]) : raw).map(Number);
+  },
+
   async setStatus(q: Queryable, pollId: string, status: PollStatus): Promise<boolean> {
     const rows = await q.query(
       "UPDATE polls SET status = $2, updated_at = now() WHERE id = $1 RETURNING id",

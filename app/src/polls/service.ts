@@ -180,9 +180,10 @@ export function createPollService({
     },
 
     async results(roomCode) {
-      const poll = await find(roomCode);
-      const counts = await repo.counts(db, poll.id);
-      return { roomCode: poll.roomCode, counts, total: counts.reduce((a, b) => a + b, 0) };
+      const code = normalizeRoomCode(roomCode);
+      const counts = code && (await repo.countsByCode(db, code));
+      if (!code || !counts) throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
+      return { roomCode: code, counts, total: counts.reduce((a, b) => a + b, 0) };
     },
 
     snapshot(poll) {
