@@ -468,6 +468,23 @@ describe.each(backends)("HTTP API on %s", (_name, env) => {
       expect(text).not.toContain(poll.roomCode);
     });
 
+    it("logs one JSON line per request with a request id and never a token", async () => {
+      const poll = await createPoll();
+      const p = await join(poll.roomCode);
+      await api(base, `/api/polls/${poll.roomCode}/votes`, {
+        body: { optionIndex: 0 },
+        token: p.participantToken,
+        headers: { "x-request-id": "log-check-42" },
+      });
+      const lines = z.logs.join("").trim().split("\n");
+      const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      const vote = entries.find((e) => e.reqId === "log-check-42");
+      expect(vote).toMatchObject({ level: "info", msg: "request", method: "POST", route: "/api/polls/:roomCode/votes", status: "200" });
+      const all = lines.join("\n");
+      expect(all).not.toContain(p.participantToken);
+      expect(all).not.toContain(poll.hostToken);
+    });
+
     it("reports health details", async () => {
       const res = await api(base, "/api/health");
       expect(res.body).toMatchObject({

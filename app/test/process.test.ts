@@ -111,6 +111,33 @@ describe.runIf(hasPg && pgUrl)("against PostgreSQL 15", () => {
     }
   });
 
+  it("waits for a database that comes up after the service (retry with backoff), then serves", async () => {
+    const pg = await startPostgres();
+    try {
+      await pg.stop();
+      let retrying: () => void = () => undefined;
+      const sawRetry = new Promise<void>((r) => {
+        retrying = r;
+      });
+      const starting = spawnZephyr(
+        { DATABASE_URL: pg.url, DB_STARTUP_RETRY_MS: "30000", DB_CONNECT_TIMEOUT_MS: "500" },
+        { onOutput: (text) => /"msg":"PostgreSQL not reachable yet"/.test(text) && retrying() },
+      );
+      await sawRetry;
+      await pg.start();
+      const z = await starting;
+      try {
+        expect(z.output()).toMatch(/"msg":"PostgreSQL not reachable yet"/);
+        expect((await api(z.url, "/api/health/ready")).status).toBe(200);
+      } finally {
+        z.kill();
+        await z.exited;
+      }
+    } finally {
+      await pg.destroy();
+    }
+  });
+
   it("`migrate` applies migrations once and is idempotent", async () => {
     const url = await createDatabase(pgUrl!, "migratecmd");
     const run = async () => {

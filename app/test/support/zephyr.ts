@@ -51,7 +51,8 @@ export async function spawnZephyr(
     args = [],
     cwd = REPO_ROOT,
     timeoutMs = 30_000,
-  }: { args?: string[]; cwd?: string; timeoutMs?: number } = {},
+    onOutput,
+  }: { args?: string[]; cwd?: string; timeoutMs?: number; onOutput?: (text: string) => void } = {},
 ): Promise<ZephyrProcess> {
   const child = spawn(process.execPath, [MAIN_JS, ...args], {
     cwd,
@@ -59,8 +60,14 @@ export async function spawnZephyr(
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr?.on("data", (d) => (out += d));
+  child.stdout?.on("data", (d) => {
+    out += d;
+    onOutput?.(out);
+  });
+  child.stderr?.on("data", (d) => {
+    out += d;
+    onOutput?.(out);
+  });
   const exited = new Promise<number | string>((res) =>
     child.once("exit", (code, sig) => res(code ?? sig ?? -1)),
   );

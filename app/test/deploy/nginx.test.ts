@@ -1,0 +1,469 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { io as ioClient } from "socket.io-client";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { loadConfig } from "../../src/config/index.js";
+import type { LiveResults } from "../../src/realtime/contract.js";
+import {
+  createDatabase,
+  freePort,
+  type RedisServer,
+  requireServices,
+  startRedis,
+} from "../support/services.js";
+import { type Client, call } from "../support/sockets.js";
+import { requireTool } from "../support/tools.js";
+import { REPO_ROOT, spawnZephyr, waitFor, type ZephyrProcess } from "../support/zephyr.js";
+
+/**
+ * The committed app/deploy/nginx.conf, run by the real Debian nginx in front of three compiled instances sharing
+ * PostgreSQL and Redis, the way docker-compose.yml runs it. The only edits: upstream `server` lines point at the
+ * instances' loopback ports and `listen` at a free port. Clients use distinct source addresses (127.0.N.1; all of
+ * 127.0.0.0/8 is local on Linux) because ip_hash keys on the first three octets of the client address.
+ */
+
+const servicesOk = requireServices("postgres", "redis");
+const nginx = requireTool("nginx", ["/usr/sbin/nginx"], "installed by .ci/setup.d/10-apt.sh");
+const pgUrl = inject("postgresUrl");
+const CONF = resolve(REPO_ROOT, "app/deploy/nginx.conf");
+const committed = readFileSync(CONF, "utf8");
+const isRoot = process.getuid?.() === 0;
+
+const SERVER_LINE = /^(\s*)server\s+(\S+):(\d+)(.*);\s*$/;
+const LISTEN_LINE = /^(\s*)listen\s+(\S+);\s*$/;
+
+/** The test copy: upstream servers and listen replaced, every other line exactly as committed. */
+function testCopy(text: string, backends: number[], port: number): string {
+  let i = 0;
+  return text
+    .split("\n")
+    .map((line) => {
+      const s = SERVER_LINE.exec(line);
+      if (s) return `${s[1]}server 127.0.0.1:${backends[i++]}${s[4]};`;
+      const l = LISTEN_LINE.exec(line);
+      if (l) return `${l[1]}listen 127.0.0.1:${port};`;
+      return line;
+    })
+    .join("\n");
+}
+
+interface Nginx {
+  url: string;
+  port: number;
+  dir: string;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+function nginxArgs(dir: string): string[] {
+  // Global directives the image's command line supplies (daemon) or that must stay in the temp dir (pid).
+  return ["-p", `${dir}/`, "-c", join(dir, "nginx.conf"), "-g", `daemon off; pid ${join(dir, "nginx.pid")};`];
+}
+
+async function startNginx(conf: string): Promise<Nginx> {
+  const dir = mkdtempSync(join(tmpdir(), "zephyr-nginx-"));
+  // As root (CI) nginx workers drop to the unprivileged default user, which must reach the temp directories.
+  if (isRoot) chmodSync(dir, 0o755);
+  const port = Number(/listen 127\.0\.0\.1:(\d+);/.exec(conf)?.[1]);
+  writeFileSync(join(dir, "nginx.conf"), conf);
+  // stdout/stderr go to a file: nginx opens /dev/stdout for its access log, which fails on the socket pairs
+  // Node uses for piped stdio (in a container it is a pipe or a file).
+  const logFile = join(dir, "output.log");
+  const fd = openSync(logFile, "a");
+  const output = () => readFileSync(logFile, "utf8");
+  const check = spawnSync(nginx as string, ["-t", ...nginxArgs(dir)], { stdio: ["ignore", fd, fd] });
+  if (check.status !== 0) throw new Error(`nginx -t failed:\n${output()}`);
+  const child = spawn(nginx as string, nginxArgs(dir), { stdio: ["ignore", fd, fd] });
+  closeSync(fd);
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/api/health/live`)).status === 200, {
+    what: `nginx on ${port}\n${output()}`,
+  });
+  return {
+    url,
+    port,
+    dir,
+    child,
+    output,
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGQUIT");
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+type Sock = Client & { updates: LiveResults[]; polls: number; disconnects: string[]; agent: Agent };
+
+/** A socket.io client whose every HTTP request and WebSocket leaves from `from` (agent + localAddress). */
+function connectFrom(
+  url: string,
+  from: string,
+  opts: { transports: Array<"polling" | "websocket">; upgrade?: boolean; reconnection?: boolean },
+): Promise<Sock> {
+  const agent = new Agent({ localAddress: from, keepAlive: true });
+  const socket = ioClient(url, {
+    transports: opts.transports,
+    upgrade: opts.upgrade ?? true,
+    reconnection: opts.reconnection ?? false,
+    reconnectionDelay: 100,
+    reconnectionDelayMax: 500,
+    timeout: 5_000,
+    forceNew: true,
+    localAddress: from,
+    agent: agent as unknown as string,
+  } as Parameters<typeof ioClient>[1]) as Sock;
+  socket.agent = agent;
+  socket.updates = [];
+  socket.polls = 0;
+  socket.disconnects = [];
+  socket.on("vote-update", (u) => socket.updates.push(u));
+  socket.on("disconnect", (reason) => socket.disconnects.push(reason));
+  // Every long-poll GET the session makes: each one is routed by nginx separately.
+  socket.io.on("open", () => socket.io.engine.transport.on("poll", () => socket.polls++));
+  return new Promise((res, rej) => {
+    socket.once("connect", () => res(socket));
+    socket.once("connect_error", (e) => {
+      if (!opts.reconnection) {
+        socket.close();
+        agent.destroy();
+        rej(e);
+      }
+    });
+  });
+}
+
+function close(...sockets: Sock[]) {
+  for (const s of sockets) {
+    s.close();
+    s.agent.destroy();
+  }
+}
+
+/** HTTP through nginx from a given source address; headers and body as JSON for assertions. */
+function httpFrom(
+  url: string,
+  from: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: any }> {
+  return new Promise((res, rej) => {
+    const data = init.body === undefined ? undefined : JSON.stringify(init.body);
+    const req = request(
+      url,
+      {
+        method: init.method ?? (data ? "POST" : "GET"),
+        localAddress: from,
+        headers: { ...(data ? { "content-type": "application/json" } : {}), ...init.headers },
+      },
+      (r) => {
+        let text = "";
+        r.on("data", (d) => (text += d));
+        r.on("end", () => {
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            // not JSON: keep the text so the assertion shows it
+          }
+          res({ status: r.statusCode ?? 0, body });
+        });
+      },
+    );
+    req.on("error", rej);
+    req.end(data);
+  });
+}
+
+const net = (n: number) => `127.0.${n}.1`;
+
+describe.skipIf(!servicesOk || !nginx)("nginx.conf in front of three instances (real nginx)", () => {
+  let redis: RedisServer;
+  let instances: ZephyrProcess[] = [];
+  let lb: Nginx;
+  let control: Nginx | undefined;
+  /** Instance id that ip_hash sends each client network to, learnt through nginx. */
+  const home = new Map<number, string>();
+  const NETWORKS = Array.from({ length: 9 }, (_, i) => i + 1);
+  const byId = (id: string) => instances[ids.indexOf(id)] as ZephyrProcess;
+  const networkOn = (id: string) => NETWORKS.find((n) => home.get(n) === id) as number;
+  const ids = ["backend-1", "backend-2", "backend-3"];
+  const connections = () =>
+    Promise.all(
+      instances.map(async (z) =>
+        z.child.exitCode === null
+          ? ((await (await fetch(`${z.url}/api/health`)).json()) as any).connections
+          : -1,
+      ),
+    );
+
+  beforeAll(async () => {
+    const password = "s3cret-redis-pass";
+    redis = await startRedis({ password });
+    const dbUrl = await createDatabase(pgUrl as string, "nginx");
+    // As in docker-compose.yml: every instance migrates at start-up, all at once; the advisory lock serialises them.
+    instances = await Promise.all(
+      ids.map((id) =>
+        spawnZephyr({
+          DATABASE_URL: dbUrl,
+          REDIS_URL: redis.url,
+          INSTANCE_ID: id,
+          MIGRATE_ON_START: "true",
+          TRUST_PROXY_HOPS: "1",
+          RATE_LIMIT_POLL_CREATE: "3",
+          SHUTDOWN_DELAY_MS: "0",
+          DRAIN_WINDOW_MS: "0",
+        }),
+      ),
+    );
+    lb = await startNginx(
+      testCopy(
+        committed,
+        instances.map((z) => z.port),
+        await freePort(),
+      ),
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await lb?.stop();
+    await control?.stop();
+    for (const z of instances) if (z.child.exitCode === null) z.kill("SIGKILL");
+    await Promise.all(instances.map((z) => z.exited));
+    await redis?.destroy();
+  });
+
+  it("the test copy differs from the committed file only in the upstream servers and the listen port", () => {
+    const a = committed.split("\n");
+    const b = testCopy(committed, [1, 2, 3], 8080).split("\n");
+    expect(b.length).toBe(a.length);
+    const changed = a.map((line, i) => [line, b[i]]).filter(([x, y]) => x !== y);
+    expect(changed.map(([x]) => x?.trim())).toEqual([
+      "listen 80;",
+      "server backend-1:4000 max_fails=1 fail_timeout=10s;",
+      "server backend-2:4000 max_fails=1 fail_timeout=10s;",
+      "server backend-3:4000 max_fails=1 fail_timeout=10s;",
+    ]);
+    expect(readFileSync(join(lb.dir, "nginx.conf"), "utf8")).toBe(
+      testCopy(
+        committed,
+        instances.map((z) => z.port),
+        lb.port,
+      ),
+    );
+  });
+
+  it("proxy timeouts on the Socket.IO path exceed the app's ping interval + ping timeout", () => {
+    const { pingIntervalMs, pingTimeoutMs } = loadConfig({}).socket;
+    const ping = pingIntervalMs + pingTimeoutMs;
+    expect(ping).toBeGreaterThan(0);
+    const block = /location \/socket\.io\/ \{([^}]*)\}/.exec(committed)?.[1] ?? "";
+    for (const d of ["proxy_read_timeout", "proxy_send_timeout"]) {
+      const seconds = Number(new RegExp(`${d} (\\d+)s;`).exec(block)?.[1]);
+      expect(seconds * 1000, d).toBeGreaterThan(ping);
+    }
+  });
+
+  it("HTTP: every client network always reaches the same instance, and the networks cover all three", async () => {
+    for (const n of NETWORKS) {
+      const seen = new Set<string>();
+      for (let i = 0; i < 3; i++) {
+        const r = await httpFrom(`${lb.url}/api/health`, net(n));
+        expect(r.status).toBe(200);
+        seen.add(r.body.instanceId);
+      }
+      expect([...seen], net(n)).toHaveLength(1);
+      home.set(n, [...seen][0] as string);
+    }
+    expect(new Set(home.values())).toEqual(new Set(ids));
+  });
+
+  it("/api/health/ready passes through to the instance", async () => {
+    const r = await httpFrom(`${lb.url}/api/health/ready`, net(1));
+    expect(r.status).toBe(200);
+    expect(r.body.status).toBe("ready");
+    expect(Object.keys(r.body.checks)).toEqual(expect.arrayContaining(["database", "redis"]));
+  });
+
+  it("WebSocket and polling-then-upgrade sessions connect through nginx and spread over the instances", async () => {
+    const before = await connections();
+    const ws = await Promise.all(
+      ids.map((id) => connectFrom(lb.url, net(networkOn(id)), { transports: ["websocket"] })),
+    );
+    // The default client: long-polling handshake, then the upgrade request, both of which must reach the same
+    // instance.
+    const upgraded = await connectFrom(lb.url, net(networkOn("backend-2")), {
+      transports: ["polling", "websocket"],
+    });
+    await waitFor(async () => upgraded.io.engine.transport.name === "websocket", {
+      what: "transport upgrade",
+    });
+    try {
+      const after = await connections();
+      expect(after.map((c, i) => c - (before[i] as number))).toEqual([1, 2, 1]);
+      const r = await call(upgraded, "join-poll", { roomCode: "ZZZZZZ", nickname: "x" });
+      expect(r.ok ? "ok" : r.error.code).toBe("POLL_NOT_FOUND");
+    } finally {
+      close(...ws, upgraded);
+    }
+  });
+
+  it("long-polling sessions stay on their instance over many requests (no upgrade, no lost session)", async () => {
+    const created = await httpFrom(`${lb.url}/api/polls`, net(1), {
+      body: { question: "Sticky?", options: ["yes", "no"] },
+    });
+    expect(created.status).toBe(201);
+    const before = await connections();
+    const clients = await Promise.all(
+      NETWORKS.map((n) => connectFrom(lb.url, net(n), { transports: ["polling"], upgrade: false })),
+    );
+    try {
+      const after = await connections();
+      const expected = ids.map((id) => NETWORKS.filter((n) => home.get(n) === id).length);
+      expect(after.map((c, i) => c - (before[i] as number))).toEqual(expected);
+      // Every emit is a POST and every ack arrives on a GET: a request routed to another instance would get
+      // "Session ID unknown" and end the session.
+      await Promise.all(
+        clients.map(async (c, i) => {
+          const first = await call(c, "join-poll", { roomCode: created.body.roomCode, nickname: `p${i}` });
+          expect(first.ok).toBe(true);
+          for (let k = 0; k < 8; k++) {
+            const again = await call(c, "join-poll", {
+              roomCode: created.body.roomCode,
+              participantToken: (first as any).data.participantToken,
+            });
+            expect(again.ok).toBe(true);
+          }
+        }),
+      );
+      for (const c of clients) {
+        expect(c.io.engine.transport.name).toBe("polling");
+        expect(c.disconnects).toEqual([]);
+        expect(c.polls).toBeGreaterThanOrEqual(9);
+      }
+      expect(await connections()).toEqual(after);
+    } finally {
+      close(...clients);
+    }
+  });
+
+  it("a vote sent through nginx reaches observers connected through nginx to the other instances", async () => {
+    const poll = await httpFrom(`${lb.url}/api/polls`, net(2), {
+      body: { question: "Cross-instance?", options: ["a", "b", "c"] },
+    });
+    const roomCode = poll.body.roomCode as string;
+    const voter = await connectFrom(lb.url, net(networkOn("backend-1")), { transports: ["websocket"] });
+    const wsObserver = await connectFrom(lb.url, net(networkOn("backend-2")), { transports: ["websocket"] });
+    const pollingObserver = await connectFrom(lb.url, net(networkOn("backend-3")), {
+      transports: ["polling"],
+      upgrade: false,
+    });
+    try {
+      for (const [c, name] of [
+        [voter, "v"],
+        [wsObserver, "o1"],
+        [pollingObserver, "o2"],
+      ] as const)
+        expect((await call(c, "join-poll", { roomCode, nickname: name })).ok).toBe(true);
+      expect(await call(voter, "submit-vote", { optionIndex: 2 })).toEqual({
+        ok: true,
+        data: { optionIndex: 2 },
+      });
+      for (const o of [wsObserver, pollingObserver])
+        await waitFor(async () => o.updates.some((u) => u.roomCode === roomCode && u.counts[2] === 1), {
+          what: "vote-update on another instance",
+        });
+      // And an HTTP vote through nginx, from a fourth network, on whichever instance that network maps to.
+      const joined = await httpFrom(`${lb.url}/api/polls/${roomCode}/participants`, net(9), {
+        body: { nickname: "http" },
+      });
+      const voted = await httpFrom(`${lb.url}/api/polls/${roomCode}/votes`, net(9), {
+        body: { optionIndex: 0 },
+        headers: { authorization: `Bearer ${joined.body.participantToken}` },
+      });
+      expect(voted.status).toBe(200);
+      for (const o of [voter, wsObserver, pollingObserver])
+        await waitFor(async () => o.updates.some((u) => u.roomCode === roomCode && u.total === 2), {
+          what: "HTTP vote broadcast",
+        });
+    } finally {
+      close(voter, wsObserver, pollingObserver);
+    }
+  });
+
+  it("forwarded headers: each client is its own address to the app, and a spoofed X-Forwarded-For is not", async () => {
+    const create = (from: string, headers: Record<string, string> = {}) =>
+      httpFrom(`${lb.url}/api/polls`, from, { body: { question: "RL?", options: ["a", "b"] }, headers });
+    // RATE_LIMIT_POLL_CREATE=3 per client address, counted in the shared Redis across instances.
+    for (let i = 0; i < 3; i++) expect((await create(net(60))).status).toBe(201);
+    expect((await create(net(60))).status).toBe(429);
+    expect((await create(net(60), { "x-forwarded-for": "203.0.113.7" })).status).toBe(429);
+    // Another client behind the same nginx is not throttled: the app does not see nginx's own address.
+    expect((await create(net(61))).status).toBe(201);
+  });
+
+  it("without ip_hash and the upgrade headers the same clients fail (the checks above depend on them)", async () => {
+    const broken = testCopy(
+      committed,
+      instances.map((z) => z.port),
+      await freePort(),
+    )
+      .split("\n")
+      .filter((l) => !/^\s*(ip_hash|proxy_set_header (Upgrade|Connection))\b/.test(l))
+      .join("\n");
+    control = await startNginx(broken);
+    const ws = connectFrom(control.url, net(1), { transports: ["websocket"] });
+    await expect(ws).rejects.toThrow();
+    // Round robin: the handshake and the following polls land on different instances.
+    const outcome = await connectFrom(control.url, net(1), { transports: ["polling"], upgrade: false })
+      .then(async (c) => {
+        for (let k = 0; k < 6 && c.connected; k++)
+          await call(c, "join-poll", { roomCode: "ZZZZZZ" }, 2_000).catch(() => undefined);
+        const lost = c.disconnects.length > 0 || !c.connected;
+        close(c);
+        return lost ? "session lost" : "session kept";
+      })
+      .catch(() => "connect failed");
+    expect(outcome).not.toBe("session kept");
+  });
+
+  it("a stopped instance is routed around: its clients' new connections and requests succeed elsewhere", async () => {
+    const victim = "backend-3";
+    const n = networkOn(victim);
+    const survivor = await connectFrom(lb.url, net(n), { transports: ["websocket"], reconnection: true });
+    const proc = byId(victim);
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    try {
+      const health = await httpFrom(`${lb.url}/api/health`, net(n));
+      expect(health.status).toBe(200);
+      expect(health.body.instanceId).not.toBe(victim);
+      const created = await httpFrom(`${lb.url}/api/polls`, net(n), {
+        body: { question: "Failover?", options: ["a", "b"] },
+      });
+      expect(created.status).toBe(201);
+      const ws = await connectFrom(lb.url, net(n), { transports: ["websocket"] });
+      const polling = await connectFrom(lb.url, net(n), { transports: ["polling"], upgrade: false });
+      for (const c of [ws, polling])
+        expect((await call(c, "join-poll", { roomCode: created.body.roomCode, nickname: "moved" })).ok).toBe(
+          true,
+        );
+      // The client that was on the stopped instance reconnects by itself, through nginx, to another one.
+      await waitFor(async () => survivor.connected && survivor.disconnects.length > 0, { what: "reconnect" });
+      expect(
+        (await call(survivor, "join-poll", { roomCode: created.body.roomCode, nickname: "back" })).ok,
+      ).toBe(true);
+      const counts = await connections();
+      expect(counts[ids.indexOf(victim)]).toBe(-1);
+      expect(counts.filter((c) => c > 0).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3);
+      close(ws, polling);
+    } finally {
+      close(survivor);
+    }
+    expect(lb.output()).not.toMatch(/\[(emerg|alert|crit)\]/);
+  });
+});

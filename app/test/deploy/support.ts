@@ -1,0 +1,73 @@
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { Ajv, type ErrorObject } from "ajv";
+import * as ajvFormats from "ajv-formats";
+import { parse } from "yaml";
+import { inCI } from "../support/tools.js";
+import { REPO_ROOT } from "../support/zephyr.js";
+
+/** Schemas shared between the projects; the repository is cloned next to shared/. */
+export const SHARED_SCHEMAS = resolve(REPO_ROOT, "../shared/schemas");
+
+export type Json = Record<string, any>;
+
+/**
+ * A JSON schema from shared/schemas. A laptop without shared/ skips with a message; in CI a missing schema would
+ * silently turn validation off, so it throws.
+ */
+export function requireSchema(relPath: string): Json | undefined {
+  const file = resolve(SHARED_SCHEMAS, relPath);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as Json;
+  const msg = `schema ${file} not found (clone the repository next to shared/)`;
+  if (inCI) throw new Error(msg);
+  console.warn(`SKIPPING: ${msg}`);
+  return undefined;
+}
+
+/**
+ * Draft-07 validator returning "path: message" lines. strict:false because both upstream schemas carry
+ * vocabulary ajv does not know (skaffold's x-intellij-html-description and preferredOrder, compose's
+ * patternProperties-only objects); unknown keywords are annotations there, not constraints.
+ */
+export function validator(schema: Json): (doc: unknown) => string[] {
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  // ajv-formats is CommonJS; under NodeNext its default export sits one level down.
+  ((ajvFormats as any).default as (a: Ajv) => void)(ajv);
+  const { $schema: _ignored, ...body } = schema;
+  const check = ajv.compile(body);
+  const fmt = (e: ErrorObject) =>
+    `${e.instancePath || "/"}: ${e.message}${
+      e.params && "additionalProperty" in e.params ? ` (${e.params.additionalProperty})` : ""
+    }`;
+  return (doc) => (check(doc) ? [] : (check.errors ?? []).map(fmt));
+}
+
+export function readYaml(relPath: string): Json {
+  return parse(readFileSync(resolve(REPO_ROOT, relPath), "utf8")) as Json;
+}
+
+export interface DockerStage {
+  name: string;
+  base: string;
+  instrs: Array<{ op: string; args: string }>;
+}
+
+/** Stages of app/Dockerfile with their instructions (continuation lines joined, comments dropped). */
+export function dockerStages(): DockerStage[] {
+  const text = readFileSync(resolve(REPO_ROOT, "app/Dockerfile"), "utf8").replace(/\\\n/g, " ");
+  const stages: DockerStage[] = [];
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const [op = "", ...rest] = line.split(/\s+/);
+    const args = rest.join(" ");
+    if (op.toUpperCase() === "FROM")
+      stages.push({
+        name: /\bAS\s+(\S+)/i.exec(args)?.[1] ?? String(stages.length),
+        base: args.split(/\s+/).find((a) => !a.startsWith("--")) ?? "",
+        instrs: [],
+      });
+    else stages[stages.length - 1]?.instrs.push({ op: op.toUpperCase(), args });
+  }
+  return stages;
+}
