@@ -479,7 +479,13 @@ describe.each(backends)("HTTP API on %s", (_name, env) => {
       const lines = z.logs.join("").trim().split("\n");
       const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
       const vote = entries.find((e) => e.reqId === "log-check-42");
-      expect(vote).toMatchObject({ level: "info", msg: "request", method: "POST", route: "/api/polls/:roomCode/votes", status: "200" });
+      expect(vote).toMatchObject({
+        level: "info",
+        msg: "request",
+        method: "POST",
+        route: "/api/polls/:roomCode/votes",
+        status: "200",
+      });
       const all = lines.join("\n");
       expect(all).not.toContain(p.participantToken);
       expect(all).not.toContain(poll.hostToken);
