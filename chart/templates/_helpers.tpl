@@ -266,3 +266,39 @@ Secret (the release Secret for pods, the hook copy for the migration Job).
 {{- define "zephyr.metricsTargetPort" -}}
 {{- if gt (int .Values.config.metricsPort) 0 }}metrics{{ else }}http{{ end }}
 {{- end }}
+
+{{/*
+Labels of the ServiceMonitor and PrometheusRule: the standard labels, then monitoring.labels (one place for the
+`release` label kube-prometheus-stack selects both by), then the resource's own extra labels. Called with
+(list $ extraLabels).
+*/}}
+{{- define "zephyr.monitoringLabels" -}}
+{{- $root := index . 0 }}
+{{- $labels := include "zephyr.labels" $root | fromYaml }}
+{{- toYaml (mergeOverwrite $labels (deepCopy $root.Values.monitoring.labels) (deepCopy (index . 1))) }}
+{{- end }}
+
+{{/*
+spec.groups of the PrometheusRule: every chart/files/alerts/*.rules.yml (copies of alerts/, `npm run chart:sync`),
+with the rule files' one job selector, the literal text job="zephyr", replaced by monitoring.job. Replaced as
+text and never passed through tpl: the annotations' {{ $labels.x }} are Prometheus templates, not Helm's.
+*/}}
+{{- define "zephyr.ruleGroups" -}}
+{{- $files := .Files.Glob "files/alerts/*.rules.yml" }}
+{{- if not $files }}
+{{- fail "zephyr: chart/files/alerts/ holds no *.rules.yml: run `npm run chart:sync` before rendering or packaging the chart" }}
+{{- end }}
+{{- $job := printf "job=\"%s\"" .Values.monitoring.job }}
+{{- $groups := list }}
+{{- range $path, $bytes := $files }}
+{{- $doc := toString $bytes | replace "job=\"zephyr\"" $job | fromYaml }}
+{{- if hasKey $doc "Error" }}
+{{- fail (printf "zephyr: %s is not valid YAML after setting %s: %s" $path $job $doc.Error) }}
+{{- end }}
+{{- if not $doc.groups }}
+{{- fail (printf "zephyr: %s has no rule groups" $path) }}
+{{- end }}
+{{- $groups = concat $groups $doc.groups }}
+{{- end }}
+{{- toYaml $groups }}
+{{- end }}

@@ -22,8 +22,10 @@ const k8sObj = () => ({ type: "object" }); // Kubernetes structures validated by
 const intOrPercent = () => ({ anyOf: [int(0), { type: "string", pattern: "^[0-9]+%$" }] });
 const port = () => int(1, 65535);
 // The ServiceMonitor CRD's duration pattern (it also matches "", hence minLength where a value is required).
-const promDuration = "(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)";
-const labelKey = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$";
+const promDuration =
+  "(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)";
+const labelKey =
+  "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$";
 
 const schema = {
   $schema: "http://json-schema.org/draft-07/schema#",

@@ -11,7 +11,7 @@ const rootArg = argv.indexOf("--root");
 const root = rootArg >= 0 ? resolve(argv[rootArg + 1]) : resolve(import.meta.dirname, "../..");
 
 /** Source directory → copy directory, and which files of the source belong to the chart. */
-export const mappings = [
+const mappings = [
   { from: "alerts", to: "chart/files/alerts", match: (f) => f.endsWith(".rules.yml") },
   { from: "dashboards/generated", to: "chart/files/dashboards", match: (f) => f.endsWith(".json") },
 ];
