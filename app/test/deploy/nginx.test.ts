@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { io as ioClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { parse } from "yaml";
 import { loadConfig } from "../../src/config/index.js";
 import type { LiveResults } from "../../src/realtime/contract.js";
 import {
@@ -17,6 +18,7 @@ import {
 import { type Client, call } from "../support/sockets.js";
 import { requireTool } from "../support/tools.js";
 import { REPO_ROOT, spawnZephyr, waitFor, type ZephyrProcess } from "../support/zephyr.js";
+import { interpolateAll, type Json } from "./support.js";
 
 /**
  * The committed app/deploy/nginx.conf, run by the real Debian nginx in front of three compiled instances sharing
@@ -91,7 +93,8 @@ async function startNginx(conf: string): Promise<Nginx> {
     child,
     output,
     async stop() {
-      if (child.exitCode === null) child.kill("SIGQUIT");
+      // Fast shutdown: a graceful one (SIGQUIT) would wait for proxied long-polls and WebSockets to end.
+      if (child.exitCode === null) child.kill("SIGTERM");
       await exited;
       rmSync(dir, { recursive: true, force: true });
     },
@@ -202,23 +205,39 @@ describe.skipIf(!servicesOk || !nginx)("nginx.conf in front of three instances (
     );
 
   beforeAll(async () => {
-    const password = "s3cret-redis-pass";
+    const password = "s3cret-redis:pass@/";
     redis = await startRedis({ password });
-    const dbUrl = await createDatabase(pgUrl as string, "nginx");
-    // As in docker-compose.yml: every instance migrates at start-up, all at once; the advisory lock serialises them.
+    const db = new URL(await createDatabase(pgUrl as string, "nginx"));
+    // Each instance gets its docker-compose.yml environment; only where PostgreSQL and Redis are differs (the
+    // test's servers: trust authentication, so DB_PASSWORD is not checked, while Redis requires its password).
+    // Every instance migrates at start-up, all at once, as in compose; the advisory lock serialises them.
+    const compose = interpolateAll(
+      parse(readFileSync(resolve(REPO_ROOT, "docker-compose.yml"), "utf8"), { merge: true }),
+      {
+        POSTGRES_PASSWORD: "unused-with-trust-auth",
+        REDIS_PASSWORD: password,
+      },
+    ) as Json;
     instances = await Promise.all(
-      ids.map((id) =>
-        spawnZephyr({
-          DATABASE_URL: dbUrl,
-          REDIS_URL: redis.url,
-          INSTANCE_ID: id,
-          MIGRATE_ON_START: "true",
-          TRUST_PROXY_HOPS: "1",
+      ids.map((id) => {
+        const env = compose.services[id].environment as Record<string, string>;
+        expect(env.INSTANCE_ID).toBe(id);
+        return spawnZephyr({
+          ...env,
+          PORT: "0",
+          HOST: "127.0.0.1",
+          DB_HOST: db.hostname,
+          DB_PORT: db.port,
+          DB_USER: db.username,
+          DB_NAME: db.pathname.slice(1),
+          DB_SSL: "false",
+          REDIS_HOST: "127.0.0.1",
+          REDIS_PORT: String(redis.port),
+          // Test-only: a low limit to observe per-client rate limiting, and no drain wait when stopping one.
           RATE_LIMIT_POLL_CREATE: "3",
-          SHUTDOWN_DELAY_MS: "0",
           DRAIN_WINDOW_MS: "0",
-        }),
-      ),
+        });
+      }),
     );
     lb = await startNginx(
       testCopy(
@@ -243,10 +262,10 @@ describe.skipIf(!servicesOk || !nginx)("nginx.conf in front of three instances (
     expect(b.length).toBe(a.length);
     const changed = a.map((line, i) => [line, b[i]]).filter(([x, y]) => x !== y);
     expect(changed.map(([x]) => x?.trim())).toEqual([
-      "listen 80;",
       "server backend-1:4000 max_fails=1 fail_timeout=10s;",
       "server backend-2:4000 max_fails=1 fail_timeout=10s;",
       "server backend-3:4000 max_fails=1 fail_timeout=10s;",
+      "listen 80;",
     ]);
     expect(readFileSync(join(lb.dir, "nginx.conf"), "utf8")).toBe(
       testCopy(

@@ -124,8 +124,13 @@ describe("skaffold.yaml", () => {
     dev.deploy.helm.releases[0].setValue = dev.deploy.helm.releases[0].setValues;
     dev.build.artifacts[0].sync.manual[0].destination = "/app";
     const errors = validate(broken).join("\n");
-    expect(errors).toContain("(setValue)");
-    expect(errors).toMatch(/destination|must match a schema in anyOf/);
+    const devIndex = (broken.profiles as Json[]).indexOf(dev);
+    expect(errors).toContain(
+      `/profiles/${devIndex}/deploy/helm/releases/0: must NOT have additional properties (setValue)`,
+    );
+    expect(errors).toContain(
+      `/profiles/${devIndex}/build/artifacts/0/sync/manual/0: must NOT have additional properties (destination)`,
+    );
     expect(validate({ ...skaffold, deploys: {} }).join("\n")).toContain("(deploys)");
   });
 

@@ -71,3 +71,30 @@ export function dockerStages(): DockerStage[] {
   }
   return stages;
 }
+
+/**
+ * Compose's interpolation: $$ escapes, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}.
+ * Throws like `docker compose config` does when a required variable is missing.
+ */
+export function interpolate(value: string, env: Record<string, string | undefined>): string {
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (m, name?: string, op?: string, arg?: string, bare?: string) => {
+      if (m === "$$") return "$";
+      const key = (name ?? bare) as string;
+      const v = env[key];
+      const unset = op?.startsWith(":") ? !v : v === undefined;
+      if (op?.endsWith("?") && unset) throw new Error(`required variable ${key} is missing a value: ${arg}`);
+      if (op?.endsWith("-") && unset) return arg ?? "";
+      return v ?? "";
+    },
+  );
+}
+
+export function interpolateAll(node: unknown, env: Record<string, string | undefined>): unknown {
+  if (typeof node === "string") return interpolate(node, env);
+  if (Array.isArray(node)) return node.map((n) => interpolateAll(n, env));
+  if (node && typeof node === "object")
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, interpolateAll(v, env)]));
+  return node;
+}
