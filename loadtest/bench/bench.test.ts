@@ -1,0 +1,62 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { requireServices } from "../../app/test/support/services.js";
+
+/**
+ * Runs the benchmark harness in --quick mode so it cannot rot: every section must produce its figures and the
+ * report must render. The numbers themselves are not asserted (tiny sizes on a shared CI machine).
+ */
+
+const run = promisify(execFile);
+const REPO = resolve(import.meta.dirname, "../..");
+const ready = requireServices("postgres", "redis");
+
+describe.runIf(ready)("benchmark harness (--quick)", () => {
+  it("measures every section next to its baseline and writes REPORT.md + report.json", {
+    timeout: 240_000,
+  }, async () => {
+    const out = mkdtempSync(join(tmpdir(), "zephyr-bench-"));
+    try {
+      await run(process.execPath, ["--import", "tsx", "loadtest/bench/bench.ts", "--quick", "--out", out], {
+        cwd: REPO,
+        timeout: 230_000,
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      const r = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
+      expect(r.meta.mode).toMatch(/^quick/);
+      expect(r.meta.machine.nproc).toBeGreaterThan(0);
+      for (const s of ["http", "votes", "fanout", "connections"]) expect(r[s]?.error, s).toBeUndefined();
+      expect(r.http.zephyr.reqPerSec).toBeGreaterThan(0);
+      expect(r.http.bareHono.reqPerSec).toBeGreaterThan(0);
+      expect(r.http.sameJson).toBe(true);
+      expect(r.votes.group.acks).toBeGreaterThan(0);
+      expect(r.votes.naive.acks).toBeGreaterThan(0);
+      expect(r.votes.group.storedMatchesParticipants).toBe(true);
+      expect(r.fanout.fanout.crossInstance.count).toBeGreaterThan(0);
+      expect(r.fanout.fanout.sameInstance.count).toBeGreaterThan(0);
+      expect(r.fanout.fanout.storedTotal).toBe(r.fanout.fanout.votesAcked);
+      expect(r.fanout.comparison.naive.messages).toBeGreaterThan(0);
+      expect(r.fanout.singleVote.zephyr.latency.count).toBeGreaterThan(0);
+      expect(r.fanout.singleVote.bareSocketIoRedis.latency.count).toBeGreaterThan(0);
+      expect(r.connections.zephyr.opened).toBe(r.connections.zephyr.requested);
+      expect(r.connections.bareSocketIo.opened).toBe(r.connections.bareSocketIo.requested);
+      const md = readFileSync(join(out, "REPORT.md"), "utf8");
+      for (const h of [
+        "## HTTP",
+        "## Votes",
+        "## Fan-out",
+        "### Single vote",
+        "## Connections",
+        "## Targets",
+      ])
+        expect(md).toContain(h);
+      expect(md).not.toMatch(/undefined|NaN/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,274 @@
+import { Agent, request } from "node:http";
+import { connectWsSio, now, type WsSioClient } from "../node/ws-client.js";
+import { Histogram } from "./hist.js";
+
+/**
+ * A load-generator process, driven over IPC by the harness: holds raw WebSocket clients (the framing core
+ * over `ws`, bound to its own 127.0.0.x source addresses) or drives HTTP voters. Timestamps are
+ * performance.timeOrigin-based wall clock, comparable across the processes of one machine.
+ */
+
+interface Client {
+  c: WsSioClient;
+  inst: number;
+  updates: Array<[total: number, seq: number, recvTs: number, counts: number[]]>;
+  relays: Array<[k: number, recvTs: number]>;
+}
+
+const clients: Client[] = [];
+let recording = false;
+let failedConnects = 0;
+
+// biome-ignore lint/suspicious/noExplicitAny: IPC commands are plain JSON built by bench.ts.
+type Msg = { id: number; cmd: string; [k: string]: any };
+const send = (m: unknown) => process.send?.(m);
+
+async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
+async function connect(m: Msg) {
+  const started = now();
+  const urls: string[] = m.urls;
+  const addrs: string[] = m.localAddresses;
+  const base = clients.length;
+  await pool(m.count, m.concurrency ?? 100, async (i) => {
+    const inst = (m.instanceOffset ?? 0) + ((base + i) % urls.length);
+    const url = urls[inst % urls.length] as string;
+    try {
+      const c = await connectWsSio(url, {
+        localAddress: addrs[i % addrs.length] as string,
+        timeoutMs: 30_000,
+      });
+      const cl: Client = { c, inst: inst % urls.length, updates: [], relays: [] };
+      c.on("vote-update", (u) => {
+        if (!recording) return;
+        const x = u as { total: number; seq: number; counts: number[] };
+        cl.updates.push([x.total, x.seq, now(), x.counts]);
+      });
+      c.on("relay", (p) => {
+        if (recording) cl.relays.push([(p as { k: number }).k, now()]);
+      });
+      if (m.roomCode) {
+        const r = await c.call<{ ok: boolean }>(
+          "join-poll",
+          { roomCode: m.roomCode, nickname: `b${process.pid}-${base + i}` },
+          30_000,
+        );
+        if (!r.ack.ok) throw new Error(`join failed ${JSON.stringify(r.ack)}`);
+      }
+      clients.push(cl);
+    } catch {
+      failedConnects++;
+    }
+  });
+  return { connected: clients.length - base, failed: failedConnects, ms: now() - started };
+}
+
+function openCount() {
+  return clients.filter((c) => c.c.session.state === "connected").length;
+}
+
+/** Closed loop: every client votes again as soon as its previous vote is acknowledged. */
+async function voteLoop(m: Msg) {
+  const rtt: number[] = [];
+  let errors = 0;
+  const until = now() + m.durationMs;
+  const startAt = now();
+  await Promise.all(
+    clients.map(async (cl, i) => {
+      let k = i;
+      while (now() < until) {
+        try {
+          const r = await cl.c.call<{ ok: boolean }>("submit-vote", { optionIndex: k++ % 2 }, 10_000);
+          if (r.ack.ok) rtt.push(r.rttMs);
+          else errors++;
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return { rtt, errors, elapsedMs: now() - startAt };
+}
+
+/** HTTP voters: fresh participants created first, then votes at a fixed open-loop rate. */
+async function httpVoters(m: Msg) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 128 });
+  const urls: string[] = m.urls;
+  const call = (inst: number, method: string, path: string, body: unknown, token?: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const u = new URL(urls[inst] as string);
+      const data = JSON.stringify(body);
+      const req = request(
+        {
+          agent,
+          host: u.hostname,
+          port: u.port,
+          method,
+          path,
+          headers: {
+            "content-type": "application/json",
+            "content-length": Buffer.byteLength(data),
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+        },
+        (res) => {
+          let b = "";
+          res.on("data", (d) => (b += d));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: b }));
+        },
+      );
+      req.on("error", reject);
+      req.end(data);
+    });
+  const tokens: string[] = new Array(m.votes);
+  await pool(m.votes, 64, async (i) => {
+    const r = await call(i % urls.length, "POST", `/api/polls/${m.roomCode}/participants`, {
+      nickname: `v${i}`,
+    });
+    if (r.status !== 201) throw new Error(`participant create ${r.status} ${r.body}`);
+    tokens[i] = JSON.parse(r.body).participantToken;
+  });
+  send({ event: "voters-ready" });
+  await new Promise<void>((r) => process.once("message", () => r()));
+  const records: Array<[inst: number, emit: number, ack: number, ok: number]> = [];
+  const start = now();
+  const interval = 1000 / m.rate;
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < m.votes; i++) {
+    const due = start + i * interval;
+    const wait = due - now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const inst = i % urls.length;
+    const emit = now();
+    inflight.push(
+      call(inst, "POST", `/api/polls/${m.roomCode}/votes`, { optionIndex: i % 4 }, tokens[i])
+        .then((r) => {
+          records.push([inst, emit, now(), r.status === 200 ? 1 : 0]);
+        })
+        .catch(() => {
+          records.push([inst, emit, now(), 0]);
+        }),
+    );
+  }
+  await Promise.all(inflight);
+  agent.destroy();
+  return { records, elapsedMs: now() - start };
+}
+
+/**
+ * Vote→update latency at every observer of this process. Votes arrive as (emit, instance) in ack order; an
+ * update with total T is taken to carry the first T acknowledged votes (commit order ≈ ack order).
+ */
+function fanoutStats(m: Msg) {
+  const votes: Array<[emit: number, inst: number]> = m.votes;
+  const same = new Histogram();
+  const cross = new Histogram();
+  let messages = 0;
+  let negative = 0;
+  const perClient: number[] = [];
+  for (const cl of clients) {
+    let prev = m.initialTotal ?? 0;
+    let n = 0;
+    for (const [total, , recv] of cl.updates) {
+      if (recv < m.windowStart || recv > m.windowEnd) continue;
+      n++;
+      for (let r = prev; r < Math.min(total, votes.length); r++) {
+        const v = votes[r] as [number, number];
+        const lat = recv - v[0];
+        if (lat < 0) negative++;
+        (v[1] === cl.inst ? same : cross).add(lat);
+      }
+      if (total > prev) prev = total;
+    }
+    messages += n;
+    perClient.push(n);
+  }
+  return {
+    same: same.toSparse(),
+    cross: cross.toSparse(),
+    messages,
+    clients: clients.length,
+    perClient,
+    negative,
+  };
+}
+
+async function singleVotes(m: Msg) {
+  const cl = clients[0];
+  if (!cl) throw new Error("no voter client");
+  const sent: Array<[k: number, option: number, emit: number, ackMs: number]> = [];
+  for (let k = 0; k < m.votes; k++) {
+    const option = k % 2;
+    const emit = now();
+    if (m.bare) {
+      const r = await cl.c.call("relay", { k, roomCode: m.roomCode });
+      sent.push([k, option, emit, r.rttMs]);
+    } else {
+      const r = await cl.c.call<{ ok: boolean }>("submit-vote", { optionIndex: option });
+      if (!r.ack.ok) throw new Error(`vote failed ${JSON.stringify(r.ack)}`);
+      sent.push([k, option, emit, r.rttMs]);
+    }
+    await new Promise((r) => setTimeout(r, m.gapMs));
+  }
+  return { sent };
+}
+
+const handlers: Record<string, (m: Msg) => unknown> = {
+  connect,
+  count: () => ({ open: openCount(), total: clients.length }),
+  record: (m) => {
+    recording = m.on;
+    if (m.reset)
+      for (const c of clients) {
+        c.updates = [];
+        c.relays = [];
+      }
+    return { recording };
+  },
+  "vote-loop": voteLoop,
+  "http-voters": httpVoters,
+  "fanout-stats": fanoutStats,
+  "single-votes": singleVotes,
+  observations: () => ({
+    clients: clients.map((c) => ({
+      inst: c.inst,
+      updates: c.updates.map((u) => [u[2], u[3]]),
+      relays: c.relays,
+    })),
+  }),
+  memory: () => process.memoryUsage(),
+  messages: () => clients.reduce((a, c) => a + c.updates.length, 0),
+  close: async () => {
+    const n = clients.length;
+    await Promise.all(
+      clients.map((c) => {
+        c.c.close();
+        return Promise.race([c.c.closed, new Promise((r) => setTimeout(r, 2000))]);
+      }),
+    );
+    clients.length = 0;
+    failedConnects = 0;
+    recording = false;
+    return { closed: n };
+  },
+};
+
+process.on("message", async (m: Msg) => {
+  if (!m || typeof m.cmd !== "string") return;
+  const h = handlers[m.cmd];
+  try {
+    if (!h) throw new Error(`unknown command ${m.cmd}`);
+    send({ id: m.id, ok: true, result: await h(m) });
+  } catch (e) {
+    send({ id: m.id, ok: false, error: String((e as Error).stack ?? e) });
+  }
+});
+// Never outlive the harness.
+process.on("disconnect", () => process.exit(0));
