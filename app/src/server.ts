@@ -14,6 +14,7 @@ import { createHttpApp } from "./http/app.js";
 import { createLifecycle, type Lifecycle } from "./lifecycle/shutdown.js";
 import type { Logger } from "./logging/index.js";
 import { createMetrics, type Metrics } from "./metrics/index.js";
+import { createResultsCache } from "./polls/results-cache.js";
 import { pollRoutes } from "./polls/routes.js";
 import { createPollService, type PollService } from "./polls/service.js";
 import { createMemoryRateLimiter, type RateLimiter } from "./ratelimit/index.js";
@@ -122,17 +123,22 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
 
   // The real-time layer needs the listening http.Server, the writer needs the real-time layer: late-bound.
   let realtime: Realtime | undefined;
+  const resultsCache = createResultsCache({ ttlMs: config.resultsCacheMs });
   const writer = createVoteWriter({
     db,
     logger,
     maxBatch: config.voteBatch.max,
     windowMs: config.voteBatch.windowMs,
-    onCommitted: (snapshot) => realtime?.resultsCommitted(snapshot),
+    onCommitted: (snapshot) => {
+      resultsCache.offer(snapshot);
+      realtime?.resultsCommitted(snapshot);
+    },
     onBatch: (size) => metrics.voteBatchSize.observe(size),
   });
   const polls = createPollService({
     db,
     writer,
+    resultsCache,
     events: { statusChanged: (e) => realtime?.statusChanged(e) },
   });
 
@@ -260,6 +266,7 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
         logger,
         isDraining: () => lifecycle.draining,
         adapterClients: redis ? { pub: redis.pub, sub: redis.sub } : undefined,
+        onRemoteSnapshot: (snapshot) => resultsCache.offer(snapshot),
       });
       return info;
     },

@@ -109,6 +109,11 @@ export const configFields = z.object({
     .describe(
       "How often an instance re-reads results of rooms with local members, healing missed notifications (0 = never)",
     ),
+  RESULTS_CACHE_MS: int(0, 60_000)
+    .default(250)
+    .describe(
+      "Longest an instance serves GET …/results from memory without a newer committed snapshot (0 = always read the database)",
+    ),
   VOTE_BATCH_MAX: int(1, 10_000)
     .default(500)
     .describe("Most votes written in one group-commit transaction (1 = one transaction per vote)"),
@@ -198,6 +203,7 @@ export interface Config {
   };
   broadcastIntervalMs: number;
   resultsResyncMs: number;
+  resultsCacheMs: number;
   voteBatch: { max: number; windowMs: number };
   drainWindowMs: number;
 }
@@ -284,6 +290,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     broadcastIntervalMs: c.BROADCAST_INTERVAL_MS,
     resultsResyncMs: c.RESULTS_RESYNC_MS,
+    resultsCacheMs: c.RESULTS_CACHE_MS,
     voteBatch: { max: c.VOTE_BATCH_MAX, windowMs: c.VOTE_BATCH_WINDOW_MS },
     drainWindowMs: c.DRAIN_WINDOW_MS,
   };

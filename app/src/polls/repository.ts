@@ -85,16 +85,23 @@ export const pollRepository = {
     return rows.map((r) => Number(r.vote_count));
   },
 
-  /** The results endpoint's one round trip: code -> counters, O(options). */
-  async countsByCode(q: Queryable, roomCode: string): Promise<number[] | undefined> {
-    const rows = await q.query<{ counts: number[] | string }>(
-      `SELECT (SELECT json_agg(o.vote_count ORDER BY o.position) FROM poll_options o WHERE o.poll_id = p.id) AS counts
+  /** The results endpoint's one round trip: code -> counters and their version, O(options). */
+  async resultsByCode(
+    q: Queryable,
+    roomCode: string,
+  ): Promise<{ counts: number[]; seq: number } | undefined> {
+    const rows = await q.query<{ counts: number[] | string; seq: number }>(
+      `SELECT (SELECT json_agg(o.vote_count ORDER BY o.position) FROM poll_options o WHERE o.poll_id = p.id) AS counts,
+              p.results_version AS seq
        FROM polls p WHERE p.room_code = $1`,
       [roomCode],
     );
-    const raw = rows[0]?.counts;
-    if (raw === undefined) return undefined;
-    return (typeof raw === "string" ? (JSON.parse(raw) as number[]) : raw).map(Number);
+    const row = rows[0];
+    if (!row) return undefined;
+    const counts = (typeof row.counts === "string" ? (JSON.parse(row.counts) as number[]) : row.counts).map(
+      Number,
+    );
+    return { counts, seq: Number(row.seq) };
   },
 
   async setStatus(q: Queryable, pollId: string, status: PollStatus): Promise<boolean> {

@@ -8,6 +8,7 @@ import {
   type PollStatus,
   pollRepository as repo,
 } from "./repository.js";
+import { createResultsCache, type ResultsCache } from "./results-cache.js";
 import type { CreatePollInput } from "./schemas.js";
 import { generateRoomCode, generateToken, hashToken, normalizeRoomCode, tokenMatchesHash } from "./tokens.js";
 
@@ -89,10 +90,12 @@ export function createPollService({
   db,
   writer,
   events = noPollEvents,
+  resultsCache = createResultsCache({ ttlMs: 0 }),
 }: {
   db: Database;
   writer: VoteWriter;
   events?: PollEvents;
+  resultsCache?: ResultsCache;
 }): PollService {
   async function find(roomCode: string): Promise<PollRecord> {
     const code = normalizeRoomCode(roomCode);
@@ -181,9 +184,16 @@ export function createPollService({
 
     async results(roomCode) {
       const code = normalizeRoomCode(roomCode);
-      const counts = code && (await repo.countsByCode(db, code));
-      if (!code || !counts) throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
-      return { roomCode: code, counts, total: counts.reduce((a, b) => a + b, 0) };
+      const results =
+        code &&
+        (await resultsCache.get(code, async () => {
+          const r = await repo.resultsByCode(db, code);
+          return (
+            r && { roomCode: code, counts: r.counts, total: r.counts.reduce((a, b) => a + b, 0), seq: r.seq }
+          );
+        }));
+      if (!results) throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
+      return results;
     },
 
     snapshot(poll) {

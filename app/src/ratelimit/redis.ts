@@ -17,9 +17,18 @@ export function createRedisRateLimiter(
     timeoutMs = 100,
     prefix = "zephyr:rl:",
     onFallback,
-  }: { timeoutMs?: number; prefix?: string; onFallback?: (err: unknown) => void } = {},
+    peekCacheMs = 1000,
+  }: { timeoutMs?: number; prefix?: string; peekCacheMs?: number; onFallback?: (err: unknown) => void } = {},
 ): RateLimiter {
   const local = createMemoryRateLimiter();
+  // peek() guards every room-code lookup, the hottest reads; a Redis round trip each time would halve their
+  // throughput. Answers are kept for peekCacheMs, and a key this instance sees going over its limit is
+  // blocked here at once: another instance's block reaches this one within peekCacheMs.
+  const peeked = new Map<string, { blocked: boolean; until: number }>();
+  const remember = (key: string, blocked: boolean, forMs: number) => {
+    if (peeked.size >= 50_000) peeked.delete(peeked.keys().next().value as string);
+    peeked.set(key, { blocked, until: Date.now() + forMs });
+  };
   return {
     async hit(key, limit, windowMs) {
       let timer: NodeJS.Timeout | undefined;
@@ -32,6 +41,7 @@ export function createRedisRateLimiter(
         ])) as [number, number];
         const [count, ttl] = res;
         const allowed = count <= limit;
+        if (count >= limit) remember(key, true, Math.max(ttl, 1));
         return {
           allowed,
           remaining: Math.max(0, limit - count),
@@ -45,12 +55,16 @@ export function createRedisRateLimiter(
       }
     },
     async peek(key, limit) {
+      const known = peeked.get(key);
+      if (known && known.until > Date.now()) return known.blocked;
       try {
         const v = await Promise.race([
           redis.get(prefix + key),
           new Promise<null>((r) => setTimeout(r, timeoutMs, null)),
         ]);
-        return v !== null && Number(v) >= limit;
+        const blocked = v !== null && Number(v) >= limit;
+        remember(key, blocked, peekCacheMs);
+        return blocked;
       } catch {
         return local.peek(key, limit);
       }

@@ -41,6 +41,8 @@ export interface RealtimeOptions {
   isDraining: () => boolean;
   /** Redis pub/sub clients for the cross-instance adapter; absent = in-memory adapter (one instance). */
   adapterClients?: { pub: Redis; sub: Redis };
+  /** Snapshots committed by other instances (e.g. to keep a results cache current). */
+  onRemoteSnapshot?: (snapshot: ResultsSnapshot) => void;
 }
 
 export interface Realtime {
@@ -100,6 +102,7 @@ export function createRealtime({
   logger,
   isDraining,
   adapterClients,
+  onRemoteSnapshot,
 }: RealtimeOptions): Realtime {
   const io: IO = new IOServer(httpServer, {
     transports: config.socket.transports,
@@ -141,7 +144,10 @@ export function createRealtime({
     },
   });
 
-  io.on("results", (snapshot) => broadcaster.offer(snapshot));
+  io.on("results", (snapshot) => {
+    onRemoteSnapshot?.(snapshot);
+    broadcaster.offer(snapshot);
+  });
 
   const limited = async (key: string, limit: number, windowMs: number) => {
     const d = await rateLimiter.hit(key, limit, windowMs);
