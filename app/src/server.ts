@@ -113,10 +113,14 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
   const metrics = createMetrics({ version: VERSION, poolStats: () => db.poolStats() });
   const redis = connectRedis(config, logger, metrics);
   const sessions: SessionStore = redis
-    ? createRedisSessionStore(redis.state, { ttlSeconds: config.sessionTtlSeconds })
+    ? createRedisSessionStore(redis.state, {
+        ttlSeconds: config.sessionTtlSeconds,
+        prefix: `${config.redis?.keyPrefix}:session:`,
+      })
     : createMemorySessionStore({ ttlSeconds: config.sessionTtlSeconds });
   const rateLimiter: RateLimiter = redis
     ? createRedisRateLimiter(redis.state, {
+        prefix: `${config.redis?.keyPrefix}:rl:`,
         onFallback: () => metrics.redisErrors.inc({ client: "ratelimit" }),
       })
     : createMemoryRateLimiter();

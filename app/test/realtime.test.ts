@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { requireServices } from "./support/services.js";
 import { type Client, call, connect } from "./support/sockets.js";
-import { api, type RunningZephyr, startZephyr, waitFor } from "./support/zephyr.js";
+import { api, type RunningZephyr, startZephyr, TEST_KEY_PREFIX, waitFor } from "./support/zephyr.js";
 
 /** The Socket.IO contract on one instance (in-memory adapter), with real socket.io clients. */
 
@@ -267,7 +267,7 @@ describe.runIf(hasPg && pgUrl && redisUrl)("with Redis configured", () => {
       const c = await connect(z.url);
       const j = await call(c, "join-poll", { roomCode: poll.roomCode, nickname: "Sam" });
       if (!j.ok) throw new Error("join failed");
-      const key = `zephyr:session:${j.data.participantId}`;
+      const key = `${TEST_KEY_PREFIX}:session:${j.data.participantId}`;
       await waitFor(async () => (await redis.hget(key, "socketId")) === c.id, { what: "session written" });
       expect(await redis.hgetall(key)).toMatchObject({
         pollId: poll.id,

@@ -71,6 +71,11 @@ export const configFields = z.object({
   REDIS_PORT: int(1, 65535).default(6379).describe("Redis port"),
   REDIS_PASSWORD: z.string().optional().describe("Redis password (secret)"),
   REDIS_TLS: bool.default(false).describe("Use TLS to Redis (with REDIS_HOST)"),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, '_', '.', '-' (1-64)")
+    .default("zephyr")
+    .describe("Prefix of every Redis key and pub/sub channel, so several deployments can share one Redis"),
 
   SESSION_TTL_SECONDS: int(60, 7 * 24 * 3600)
     .default(3600)
@@ -173,7 +178,14 @@ export type DatabaseTarget =
     }
   | { kind: "pglite"; dataDir?: string };
 
-export type RedisTarget = { url?: string; host?: string; port: number; password?: string; tls: boolean };
+export type RedisTarget = {
+  url?: string;
+  host?: string;
+  port: number;
+  password?: string;
+  tls: boolean;
+  keyPrefix: string;
+};
 
 export interface Config {
   port: number;
@@ -253,6 +265,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           port: c.REDIS_PORT,
           password: c.REDIS_PASSWORD,
           tls: c.REDIS_TLS,
+          keyPrefix: c.REDIS_KEY_PREFIX,
         }
       : undefined;
   return {

@@ -121,7 +121,7 @@ export function createRealtime({
   if (adapterClients) {
     io.adapter(
       createAdapter(safePublisher(adapterClients.pub, metrics), adapterClients.sub, {
-        key: "zephyr",
+        key: config.redis?.keyPrefix ?? "zephyr",
         requestsTimeout: 3000,
       }),
     );

@@ -7,6 +7,11 @@ import { createZephyr, type Zephyr } from "../../src/server.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../../..");
 export const MAIN_JS = resolve(REPO_ROOT, "app/dist/main.js");
+/**
+ * Test files run in parallel against one shared Redis: each worker gets its own key prefix, so one file's rate
+ * limits, sessions and adapter channels never leak into another's (instances in one file still share them).
+ */
+export const TEST_KEY_PREFIX = `zt${process.pid}`;
 
 export interface RunningZephyr {
   url: string;
@@ -17,7 +22,14 @@ export interface RunningZephyr {
 
 /** An in-process instance on a free port, configured exactly like production through env-style settings. */
 export async function startZephyr(env: Record<string, string | undefined> = {}): Promise<RunningZephyr> {
-  const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", INSTANCE_ID: "test", LOG_LEVEL: "info", ...env });
+  const config = loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    INSTANCE_ID: "test",
+    LOG_LEVEL: "info",
+    REDIS_KEY_PREFIX: TEST_KEY_PREFIX,
+    ...env,
+  });
   const logs: string[] = [];
   const logger = createLogger({
     level: config.logLevel,
@@ -56,7 +68,14 @@ export async function spawnZephyr(
 ): Promise<ZephyrProcess> {
   const child = spawn(process.execPath, [MAIN_JS, ...args], {
     cwd,
-    env: { PATH: process.env.PATH, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOST: "127.0.0.1",
+      PORT: "0",
+      LOG_LEVEL: "info",
+      REDIS_KEY_PREFIX: TEST_KEY_PREFIX,
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
