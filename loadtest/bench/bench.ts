@@ -10,7 +10,7 @@ import {
   startPostgres,
   startRedis,
 } from "../../app/test/support/services.js";
-import { api, MAIN_JS, type ZephyrProcess } from "../../app/test/support/zephyr.js";
+import { api, spawnZephyr as spawnZephyrProcess, type ZephyrProcess } from "../../app/test/support/zephyr.js";
 import { Histogram } from "./hist.js";
 import { renderReport } from "./report.js";
 
@@ -217,46 +217,10 @@ const NAIVE_ENV = { VOTE_BATCH_MAX: "1", BROADCAST_INTERVAL_MS: "0" };
 
 /** spawnZephyr's contract (ready on the "zephyr listening" line) plus node flags, which it cannot pass. */
 async function spawnZephyr(env: Record<string, string>, execArgv: string[]): Promise<ZephyrProcess> {
-  const child = spawn(process.execPath, [...execArgv, MAIN_JS], {
-    cwd: REPO,
-    env: { PATH: process.env.PATH, HOST: "127.0.0.1", PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  let out = "";
-  // Keep only the tail: 15,000 joins must not grow the harness's memory.
-  const keep = (d: Buffer) => {
-    out = (out + d).slice(-64 * 1024);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const exited = new Promise<number | string>((res) =>
-    child.once("exit", (code, sig) => res(code ?? sig ?? -1)),
-  );
-  const port = await new Promise<number>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`zephyr did not start:\n${out}`)), 30_000);
-    const onData = () => {
-      const m = /"port":(\d+)[^\n]*"msg":"zephyr listening"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        child.stdout?.off("data", onData);
-        res(Number(m[1]));
-      }
-    };
-    child.stdout?.on("data", onData);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      rej(new Error(`zephyr exited (${code}) before listening:\n${out}`));
-    });
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    child,
-    output: () => out,
-    exited,
-    kill: (signal = "SIGTERM") => void child.kill(signal),
-  };
+  // Keep only the tail of the output: 15,000 joins must not grow the harness's memory.
+  const z = await spawnZephyrProcess(env, { execArgv, keepOutputBytes: 64 * 1024 });
+  children.add(z.child);
+  return z;
 }
 
 async function startZephyrs(n: number, env: Record<string, string>, label: string): Promise<ZephyrProcess[]> {

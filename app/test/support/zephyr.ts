@@ -64,9 +64,20 @@ export async function spawnZephyr(
     cwd = REPO_ROOT,
     timeoutMs = 30_000,
     onOutput,
-  }: { args?: string[]; cwd?: string; timeoutMs?: number; onOutput?: (text: string) => void } = {},
+    execArgv = [],
+    keepOutputBytes = Number.POSITIVE_INFINITY,
+  }: {
+    args?: string[];
+    cwd?: string;
+    timeoutMs?: number;
+    onOutput?: (text: string) => void;
+    /** node flags, e.g. --cpu-prof for the benchmark */
+    execArgv?: string[];
+    /** keep only the tail of the output (long load runs must not grow the caller's memory) */
+    keepOutputBytes?: number;
+  } = {},
 ): Promise<ZephyrProcess> {
-  const child = spawn(process.execPath, [MAIN_JS, ...args], {
+  const child = spawn(process.execPath, [...execArgv, MAIN_JS, ...args], {
     cwd,
     env: {
       PATH: process.env.PATH,
@@ -79,14 +90,13 @@ export async function spawnZephyr(
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
-  child.stdout?.on("data", (d) => {
+  const keep = (d: Buffer) => {
     out += d;
+    if (out.length > keepOutputBytes) out = out.slice(-keepOutputBytes);
     onOutput?.(out);
-  });
-  child.stderr?.on("data", (d) => {
-    out += d;
-    onOutput?.(out);
-  });
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
   const exited = new Promise<number | string>((res) =>
     child.once("exit", (code, sig) => res(code ?? sig ?? -1)),
   );
@@ -99,6 +109,7 @@ export async function spawnZephyr(
       const m = /"port":(\d+)[^\n]*"msg":"zephyr listening"/.exec(out);
       if (m) {
         clearTimeout(timer);
+        child.stdout?.off("data", onData);
         res(Number(m[1]));
       }
     };
