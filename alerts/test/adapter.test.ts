@@ -1,25 +1,16 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { requireTool } from "../../app/test/support/tools.js";
+import { scratchDir } from "../../app/test/support/scratch.js";
+import { requirePromtool } from "../../app/test/support/tools.js";
 import { adapterRules, expandMetricsQuery } from "./adapter.js";
 import { selectors } from "./promql.js";
 import { ALERTS_DIR, JOB_SELECTOR, JOB_VALUE } from "./rules.js";
 
-const promtool = requireTool(
-  "promtool",
-  ["/usr/bin/promtool"],
-  "run .ci/setup, which installs the prometheus package",
-);
-const tmpDirs: string[] = [];
-afterAll(() => {
-  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
-});
-
+const promtool = requirePromtool();
 const rules = adapterRules();
 const connections = rules.find((r) => r.name.as === "websocket_connections_current");
 
@@ -59,8 +50,7 @@ describe("prometheus-adapter values", () => {
   // Evaluates the query the adapter would send against a double-scraped pod and a pod of another namespace:
   // exactly one value per requested pod, each the pod's own connection count.
   it.skipIf(!promtool)("metricsQuery, expanded as the adapter does, returns one value per pod", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "zephyr-adapter-"));
-    tmpDirs.push(dir);
+    const dir = scratchDir("adapter");
     writeFileSync(join(dir, "empty.rules.yml"), stringify({ groups: [] }));
     const series = (job: string, ns: string, pod: string, value: number) => ({
       series: `websocket_connections_current{job="${job}",namespace="${ns}",pod="${pod}",instance="${pod}:4000"}`,

@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
-import { requireTool } from "../../app/test/support/tools.js";
+import { describe, expect, it } from "vitest";
+import { scratchDir } from "../../app/test/support/scratch.js";
+import { requirePromtool } from "../../app/test/support/tools.js";
 import { metricNames, selectors } from "./promql.js";
 import {
   ALERTS_DIR,
@@ -18,11 +18,7 @@ import {
   TEST_FILES,
 } from "./rules.js";
 
-const promtool = requireTool(
-  "promtool",
-  ["/usr/bin/promtool"],
-  "run .ci/setup, which installs the prometheus package",
-);
+const promtool = requirePromtool();
 
 async function run(args: string[], cwd = ALERTS_DIR): Promise<{ ok: boolean; output: string }> {
   try {
@@ -45,11 +41,6 @@ const rules = groups.flatMap((g) => g.rules);
 const alerts = rules.filter((r) => r.alert);
 const recorded = new Map(rules.filter((r) => r.record).map((r) => [r.record as string, r]));
 const testFiles = loadTestFiles();
-const tmpDirs: string[] = [];
-afterAll(() => {
-  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
-});
-
 describe.skipIf(!promtool).concurrent("promtool", () => {
   it("accepts the rule files", async () => {
     const r = await run(["check", "rules", ...RULE_FILES]);
@@ -67,8 +58,7 @@ describe.skipIf(!promtool).concurrent("promtool", () => {
   // rules and to the test input, and every test must still pass. A selector written any other way (job=~,
   // spacing, a second literal) would no longer match the renamed input and its firing test would fail.
   it("keeps passing when the job selector is replaced as the chart does", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "zephyr-rules-"));
-    tmpDirs.push(dir);
+    const dir = scratchDir("rules");
     cpSync(ALERTS_DIR, dir, { recursive: true, filter: (src) => !src.includes("/test/") });
     const other = 'job="live-polls"';
     for (const f of [...RULE_FILES, ...TEST_FILES]) {

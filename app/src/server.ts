@@ -191,6 +191,7 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
     metrics,
     corsOrigins: config.corsOrigins,
     bodyLimitBytes: config.bodyLimitBytes,
+    accessLog: config.accessLog,
   });
   app.route(
     "/api",

@@ -114,6 +114,31 @@ describe.each(backends)("HTTP API on %s", (_name, env) => {
       expect(res.body.error.code).toBe("PAYLOAD_TOO_LARGE");
     });
 
+    // Without Content-Length the size is only known by counting: the limit must hold for chunked bodies too,
+    // and a small chunked body must still get through.
+    it.each([
+      ["oversized", "x".repeat(20_000), 413],
+      ["small", "", 201],
+    ])("counts a chunked (%s) body against the limit", async (_case, pad, status) => {
+      const json = JSON.stringify({ question: "chunked?", options: ["a", "b"], ...(pad ? { pad } : {}) });
+      const bytes = new TextEncoder().encode(json);
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < bytes.length; i += 1024) controller.enqueue(bytes.subarray(i, i + 1024));
+          controller.close();
+        },
+      });
+      const res = await fetch(`${base}/api/polls`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: stream,
+        duplex: "half",
+      } as RequestInit);
+      const body = (await res.json()) as { error?: { code: string } };
+      expect(res.status, JSON.stringify(body)).toBe(status);
+      if (status === 413) expect(body.error?.code).toBe("PAYLOAD_TOO_LARGE");
+    });
+
     it("stores SQL-looking text verbatim", async () => {
       const evil = "'; DROP TABLE polls; --";
       const poll = await createPoll({
@@ -440,7 +465,9 @@ describe.each(backends)("HTTP API on %s", (_name, env) => {
     it("sets secure headers and echoes a request id", async () => {
       const res = await api(base, "/api/health/live", { headers: { "x-request-id": "trace-abc-123" } });
       expect(res.headers.get("x-content-type-options")).toBe("nosniff");
-      expect(res.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+      expect(res.headers.get("x-frame-options")).toBe("DENY");
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      expect(res.headers.get("content-security-policy")).toBe("frame-ancestors 'none'");
       expect(res.headers.get("x-request-id")).toBe("trace-abc-123");
     });
 
@@ -468,24 +495,27 @@ describe.each(backends)("HTTP API on %s", (_name, env) => {
       expect(text).not.toContain(poll.roomCode);
     });
 
-    it("logs one JSON line per request with a request id and never a token", async () => {
+    it("logs a failed request as one JSON line with its request id (default ACCESS_LOG=errors), never a token", async () => {
       const poll = await createPoll();
       const p = await join(poll.roomCode);
-      await api(base, `/api/polls/${poll.roomCode}/votes`, {
-        body: { optionIndex: 0 },
-        token: p.participantToken,
-        headers: { "x-request-id": "log-check-42" },
-      });
+      const vote = (optionIndex: number, id: string) =>
+        api(base, `/api/polls/${poll.roomCode}/votes`, {
+          body: { optionIndex },
+          token: p.participantToken,
+          headers: { "x-request-id": id },
+        });
+      expect((await vote(0, "log-check-ok")).status).toBe(200);
+      expect((await vote(99, "log-check-42")).status).toBe(400);
       const lines = z.logs.join("").trim().split("\n");
       const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-      const vote = entries.find((e) => e.reqId === "log-check-42");
-      expect(vote).toMatchObject({
+      expect(entries.find((e) => e.reqId === "log-check-42")).toMatchObject({
         level: "info",
         msg: "request",
         method: "POST",
         route: "/api/polls/:roomCode/votes",
-        status: "200",
+        status: "400",
       });
+      expect(entries.find((e) => e.reqId === "log-check-ok")).toBeUndefined();
       const all = lines.join("\n");
       expect(all).not.toContain(p.participantToken);
       expect(all).not.toContain(poll.hostToken);

@@ -183,6 +183,7 @@ counts from SIGTERM and (checked in zephyr.validate) covers SHUTDOWN_DELAY_MS + 
   "HOST" "0.0.0.0"
   "METRICS_PORT" (toString $c.metricsPort)
   "LOG_LEVEL" $c.logLevel
+  "ACCESS_LOG" $c.accessLog
   "CORS_ORIGINS" (join "," $c.corsOrigins)
   "TRUST_PROXY_HOPS" (toString $c.trustProxyHops)
   "SESSION_TTL_SECONDS" (toString $c.sessionTtlSeconds)

@@ -1,22 +1,18 @@
 import { execFile, execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { adapterRules, expandMetricsQuery } from "../../alerts/test/adapter.js";
 import { selectors } from "../../alerts/test/promql.js";
 import { JOB_SELECTOR, JOB_VALUE, loadGroups, RULE_FILES, type RuleGroup } from "../../alerts/test/rules.js";
-import { requireTool } from "../../app/test/support/tools.js";
+import { scratchDir } from "../../app/test/support/scratch.js";
+import { requirePromtool } from "../../app/test/support/tools.js";
 import { CRD_DIR, type CrdValidator, crdValidator, requireCrdDir } from "./crd.js";
 import { CHART, ciValues, helm, type K8sObject, REPO, type Rendered, render } from "./support.js";
 
-const promtool = requireTool(
-  "promtool",
-  ["/usr/bin/promtool"],
-  "run .ci/setup, which installs the prometheus package",
-);
+const promtool = requirePromtool();
 const SM_CRD = "monitoring.coreos.com_servicemonitors.yaml";
 const PR_CRD = "monitoring.coreos.com_prometheusrules.yaml";
 const crds = requireCrdDir([SM_CRD, PR_CRD]);
@@ -29,15 +25,7 @@ const values = parse(readFileSync(join(CHART, "values.yaml"), "utf8"));
 const monitoringOn = ciValues["monitoring-on"] as string;
 const OTHER_JOB = "other";
 
-const tmpDirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), "zephyr-chart-monitoring-"));
-  tmpDirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = () => scratchDir("chart-monitoring");
 
 /** Every string in an object tree, with its path. */
 function strings(o: unknown, path = ""): Array<[string, string]> {

@@ -49,6 +49,7 @@ const schema = {
       port: port(),
       metricsPort: int(0, 65535),
       logLevel: str({ enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] }),
+      accessLog: str({ enum: ["all", "errors", "off"] }),
       corsOrigins: arr(str({ minLength: 1 })),
       trustProxyHops: int(0, 10),
       sessionTtlSeconds: int(60, 604800),

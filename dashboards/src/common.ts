@@ -128,3 +128,22 @@ export function stat(title: string, description: string, unit: string, target: D
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
     .withTarget(target.refId("A"));
 }
+
+/**
+ * Busiest minus quietest instance. Both dashboards show it (overview next to the alert, scaling next to the
+ * HPA); the 2000 threshold is UnbalancedLoad's, so the line and the alert agree.
+ */
+export function connectionImbalance(description: string) {
+  return timeseries(
+    "Connection imbalance (max - min)",
+    description,
+    "short",
+    [
+      query(
+        `max by (namespace) (websocket_connections_current{${ZEPHYR}}) - min by (namespace) (websocket_connections_current{${ZEPHYR}})`,
+        "{{namespace}}",
+      ),
+    ],
+    { threshold: 2000, min: 0 },
+  );
+}

@@ -1,5 +1,14 @@
 import { DashboardBuilder, DashboardCursorSync, RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
-import { API_ROUTES, query, stat, timeseries, variables, ZEPHYR, ZEPHYR_INSTANCES } from "./common.js";
+import {
+  API_ROUTES,
+  connectionImbalance,
+  query,
+  stat,
+  timeseries,
+  variables,
+  ZEPHYR,
+  ZEPHYR_INSTANCES,
+} from "./common.js";
 
 const R = "$__rate_interval";
 
@@ -120,17 +129,8 @@ export function overview() {
       ),
     )
     .withPanel(
-      timeseries(
-        "Connection imbalance (max - min)",
+      connectionImbalance(
         "Difference between the busiest and the quietest instance. Dashed line: 2000, where UnbalancedLoad fires after 5 minutes.",
-        "short",
-        [
-          query(
-            `max by (namespace) (websocket_connections_current{${ZEPHYR}}) - min by (namespace) (websocket_connections_current{${ZEPHYR}})`,
-            "{{namespace}}",
-          ),
-        ],
-        { threshold: 2000, min: 0 },
       ),
     )
     .withPanel(

@@ -1,5 +1,14 @@
 import { DashboardBuilder, DashboardCursorSync, RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
-import { query, stat, timeseries, variables, ZEPHYR, ZEPHYR_HPA, ZEPHYR_INSTANCES } from "./common.js";
+import {
+  connectionImbalance,
+  query,
+  stat,
+  timeseries,
+  variables,
+  ZEPHYR,
+  ZEPHYR_HPA,
+  ZEPHYR_INSTANCES,
+} from "./common.js";
 
 const R = "$__rate_interval";
 
@@ -88,17 +97,8 @@ export function scaling() {
       ),
     )
     .withPanel(
-      timeseries(
-        "Connection imbalance (max - min)",
+      connectionImbalance(
         "Busiest minus quietest pod. Jumps after a scale-up, because existing connections stay where they are.",
-        "short",
-        [
-          query(
-            `max by (namespace) (websocket_connections_current{${ZEPHYR}}) - min by (namespace) (websocket_connections_current{${ZEPHYR}})`,
-            "{{namespace}}",
-          ),
-        ],
-        { threshold: 2000, min: 0 },
       ),
     )
     .withPanel(

@@ -1,27 +1,18 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { metricNames, ranges, selectors } from "../../alerts/test/promql.js";
 import { loadGroups } from "../../alerts/test/rules.js";
-import { requireTool } from "../../app/test/support/tools.js";
+import { scratchDir } from "../../app/test/support/scratch.js";
+import { requirePromtool } from "../../app/test/support/tools.js";
 import { DATASOURCE } from "../src/common.js";
 import { GENERATED_DIR, writeDashboards } from "../src/generate.js";
 import { dashboards, files, panelsOf, queriesOf, SUBSTITUTE, substituteVariables } from "./queries.js";
 
-const promtool = requireTool(
-  "promtool",
-  ["/usr/bin/promtool"],
-  "run .ci/setup, which installs the prometheus package",
-);
-const tmpDirs: string[] = [];
-afterAll(() => {
-  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
-});
-
+const promtool = requirePromtool();
 const recorded = new Set(
   loadGroups()
     .flatMap((g) => g.rules)
@@ -30,8 +21,7 @@ const recorded = new Set(
 
 describe("generated dashboards", () => {
   it("are what the generator produces now (run `npm run dashboards` after editing dashboards/src)", () => {
-    const dir = mkdtempSync(join(tmpdir(), "zephyr-dashboards-"));
-    tmpDirs.push(dir);
+    const dir = scratchDir("dashboards");
     const written = writeDashboards(dir).map((f) => f.slice(dir.length + 1));
     expect(written.sort()).toEqual([...files].sort());
     for (const f of written) {
@@ -115,8 +105,7 @@ describe("generated dashboards", () => {
 
   // promtool has no "parse this query" command, but check rules parses every expression of a rule file.
   it.skipIf(!promtool)("every panel query parses (promtool check rules, variables substituted)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "zephyr-panel-queries-"));
-    tmpDirs.push(dir);
+    const dir = scratchDir("panel-queries");
     const rules = dashboards.flatMap((d) =>
       queriesOf(d).map(({ panel, expr, target }, i) => ({
         record: `dashboard_query_${d.uid.replaceAll("-", "_")}_${i}`,

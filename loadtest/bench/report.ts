@@ -25,7 +25,7 @@ const cpuText = (c: Any) =>
 const profText = (p: Any) =>
   Array.isArray(p) && p.length ? p.map((f: Any) => `${f.selfPct}% ${f.fn}`).join("; ") : "no profile";
 export const PROFILE_NOTE =
-  "Profiles are V8 CPU profiles of the whole server process (start-up included), top functions by self time as a share of non-idle samples.";
+  "Profiles are V8 CPU profiles of the whole server process (start-up included, one sample per 10 ms so the profiler costs little), top functions by self time as a share of non-idle samples. The HTTP figure comes from an unprofiled instance and its profile from a second, shorter run.";
 
 export function renderReport(r: Any): string {
   const m = r.meta;

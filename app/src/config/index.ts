@@ -32,6 +32,12 @@ export const configFields = z.object({
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
     .default("info")
     .describe("Minimum log level"),
+  ACCESS_LOG: z
+    .enum(["all", "errors", "off"])
+    .default("errors")
+    .describe(
+      "HTTP access log lines (info level): every request, only failed (status >= 400) or slow (>= 1 s) ones, or none; metrics count every request either way",
+    ),
 
   DATABASE_URL: z
     .string()
@@ -193,6 +199,7 @@ export interface Config {
   metricsPort: number;
   instanceId: string;
   logLevel: RawConfig["LOG_LEVEL"];
+  accessLog: RawConfig["ACCESS_LOG"];
   database: DatabaseTarget;
   dbPoolSize: number;
   dbStatementTimeoutMs: number;
@@ -274,6 +281,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: c.METRICS_PORT,
     instanceId: c.INSTANCE_ID,
     logLevel: c.LOG_LEVEL,
+    accessLog: c.ACCESS_LOG,
     database,
     dbPoolSize: c.DB_POOL_SIZE,
     dbStatementTimeoutMs: c.DB_STATEMENT_TIMEOUT_MS,

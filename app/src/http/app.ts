@@ -1,12 +1,11 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
-import { secureHeaders } from "hono/secure-headers";
 import { AppError, toClientError } from "../errors/index.js";
 import type { Logger } from "../logging/index.js";
 import type { Metrics } from "../metrics/index.js";
+import { responseHeaders } from "./response-headers.js";
 
 export type AppEnv = {
   Variables: { requestId: string; unmatched?: boolean };
@@ -17,7 +16,12 @@ export interface HttpAppOptions {
   metrics: Metrics;
   corsOrigins: string[];
   bodyLimitBytes: number;
+  /** all: every request; errors: status >= 400 or slower than SLOW_REQUEST_SECONDS; off: none. */
+  accessLog?: "all" | "errors" | "off";
 }
+
+/** A request this slow is logged even when only errors are. */
+export const SLOW_REQUEST_SECONDS = 1;
 
 /**
  * The Hono app with the cross-cutting middleware (ids, metrics, access log, headers, CORS, body limit, error
@@ -28,10 +32,22 @@ export function createHttpApp({
   metrics,
   corsOrigins,
   bodyLimitBytes,
+  accessLog = "errors",
 }: HttpAppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // prom-client hashes the label object on every call; the (method, route, status) set is small and bounded.
+  const series = new Map<string, { requests: { inc(): void }; duration: { observe(v: number): void } }>();
+  const seriesOf = (labels: { method: string; route: string; status: string }) => {
+    const key = `${labels.method} ${labels.status} ${labels.route}`;
+    let s = series.get(key);
+    if (!s) {
+      s = { requests: metrics.httpRequests.labels(labels), duration: metrics.httpDuration.labels(labels) };
+      series.set(key, s);
+    }
+    return s;
+  };
 
-  app.use("*", requestId({ limitLength: 64 }));
+  app.use("*", responseHeaders());
   app.use("*", async (c, next) => {
     const start = process.hrtime.bigint();
     await next();
@@ -39,16 +55,19 @@ export function createHttpApp({
     // Label with the route pattern, never the raw path, so the series count stays bounded.
     const route = c.get("unmatched") ? "unmatched" : routePath(c, -1) || "unmatched";
     const labels = { method: normalizeMethod(c.req.method), route, status: String(c.res.status) };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, seconds);
-    if (route !== "/metrics" && !route.startsWith("/api/health")) {
+    const series = seriesOf(labels);
+    series.requests.inc();
+    series.duration.observe(seconds);
+    const worthLogging =
+      accessLog === "all" ||
+      (accessLog === "errors" && (c.res.status >= 400 || seconds >= SLOW_REQUEST_SECONDS));
+    if (worthLogging && route !== "/metrics" && !route.startsWith("/api/health")) {
       logger.info(
         { reqId: c.get("requestId"), ...labels, durationMs: Math.round(seconds * 1e4) / 10 },
         "request",
       );
     }
   });
-  app.use("*", secureHeaders());
   if (corsOrigins.length > 0) {
     app.use(
       "/api/*",
@@ -60,17 +79,24 @@ export function createHttpApp({
       }),
     );
   }
-  app.use(
-    "/api/*",
-    bodyLimit({
-      maxSize: bodyLimitBytes,
-      onError: (c) =>
-        c.json(
-          { error: { code: "PAYLOAD_TOO_LARGE", message: `request body exceeds ${bodyLimitBytes} bytes` } },
-          413,
-        ),
-    }),
-  );
+  const tooLarge = (c: Context) =>
+    c.json(
+      { error: { code: "PAYLOAD_TOO_LARGE", message: `request body exceeds ${bodyLimitBytes} bytes` } },
+      413,
+    );
+  const streamingLimit = bodyLimit({ maxSize: bodyLimitBytes, onError: tooLarge });
+  // Hono's bodyLimit reads c.req.raw.body, and on @hono/node-server that builds a full WHATWG Request (with an
+  // AbortController) per request: the largest per-request cost of GET /results when it ran for every method.
+  // So it runs only where a body may come, and only for chunked bodies: Node's parser delivers exactly
+  // Content-Length bytes, so a declared length is checked without reading.
+  app.on(["POST", "PUT", "PATCH", "DELETE"], "/api/*", async (c, next) => {
+    const declared = c.req.header("content-length");
+    if (declared !== undefined && c.req.header("transfer-encoding") === undefined) {
+      if (Number(declared) > bodyLimitBytes) return tooLarge(c);
+      return await next();
+    }
+    return await streamingLimit(c, next);
+  });
 
   app.notFound((c) => {
     c.set("unmatched", true);

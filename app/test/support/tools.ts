@@ -29,3 +29,7 @@ export function requireTool(
   console.warn(`SKIPPING: ${msg}`);
   return undefined;
 }
+
+/** promtool from Debian's prometheus package, which .ci/setup.d/10-apt.sh installs. */
+export const requirePromtool = () =>
+  requireTool("promtool", ["/usr/bin/promtool"], "run .ci/setup, which installs the prometheus package");
