@@ -97,6 +97,56 @@ async function voteLoop(m: Msg) {
   return { rtt, errors, elapsedMs: now() - startAt };
 }
 
+/**
+ * Open loop at a fixed rate over all clients (round-robin), whatever the acks do. Latency runs from each
+ * vote's scheduled send time, so a stalled server cannot hide its backlog (no coordinated omission).
+ */
+async function votePaced(m: Msg) {
+  const rate: number = m.ratePerSec;
+  const rtt: number[] = [];
+  let errors = 0;
+  let sent = 0;
+  const startAt = now();
+  const until = startAt + m.durationMs;
+  const pending: Array<Promise<void>> = [];
+  await new Promise<void>((done) => {
+    const tick = () => {
+      const t = now();
+      const due = Math.min(
+        Math.floor(((Math.min(t, until) - startAt) / 1000) * rate),
+        Math.ceil((m.durationMs / 1000) * rate),
+      );
+      for (; sent < due; sent++) {
+        const cl = clients[sent % clients.length] as Client;
+        const scheduled = startAt + (sent / rate) * 1000;
+        pending.push(
+          cl.c
+            // Each client's next vote flips its option: every vote is a real write, as in the closed loop.
+            .call<{ ok: boolean }>(
+              "submit-vote",
+              { optionIndex: Math.floor(sent / clients.length) % 2 },
+              10_000,
+            )
+            .then(
+              (r) => {
+                if (r.ack.ok) rtt.push(now() - scheduled);
+                else errors++;
+              },
+              () => {
+                errors++;
+              },
+            ),
+        );
+      }
+      if (t >= until) done();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await Promise.all(pending);
+  return { rtt, errors, sent, elapsedMs: now() - startAt };
+}
+
 /** HTTP voters: fresh participants created first, then votes at a fixed open-loop rate. */
 async function httpVoters(m: Msg) {
   const agent = new Agent({ keepAlive: true, maxSockets: 128 });
@@ -233,6 +283,7 @@ const handlers: Record<string, (m: Msg) => unknown> = {
     return { recording };
   },
   "vote-loop": voteLoop,
+  "vote-paced": votePaced,
   "http-voters": httpVoters,
   "fanout-stats": fanoutStats,
   "single-votes": singleVotes,

@@ -104,12 +104,10 @@ export function createVoteWriter({
   async function writeAndSettle(pollId: string, batch: Pending[]) {
     onBatch?.(batch.length);
     try {
-      const { results, snapshot } = await db.transaction((tx) =>
-        writeBatch(
-          tx,
-          pollId,
-          batch.map((p) => p.vote),
-        ),
+      const { results, snapshot } = await writeBatch(
+        db,
+        pollId,
+        batch.map((p) => p.vote),
       );
       batch.forEach((p, i) => {
         const r = results[i] as Result;
@@ -154,95 +152,63 @@ export function createVoteWriter({
   };
 }
 
+type CastVotesReply =
+  | { poll: "missing" }
+  | { poll: "closed" }
+  | {
+      poll: "open";
+      outcomes: Array<VoteOutcome | "not-allowed">;
+      seq?: number;
+      counts?: number[];
+      participants?: number;
+    };
+
 /**
- * One poll's batch in one transaction. The poll row lock orders all batches of a poll across instances,
- * which is what makes (results_version, counts) a consistent snapshot.
+ * One poll's batch in one call of zephyr_cast_votes (migration 003): a single statement, so a transaction of
+ * its own, and one round trip however many votes it carries. The poll row lock it takes first orders all
+ * batches of a poll across instances, which is what makes (results_version, counts) a consistent snapshot.
  */
 async function writeBatch(
-  tx: Queryable,
+  q: Queryable,
   pollId: string,
   votes: VoteRequest[],
 ): Promise<{ results: Result[]; snapshot?: ResultsSnapshot }> {
-  const polls = await tx.query<{
-    status: string;
-    allow_vote_change: boolean;
-    results_version: number;
-    room_code: string;
-  }>("SELECT status, allow_vote_change, results_version, room_code FROM polls WHERE id = $1 FOR UPDATE", [
-    pollId,
-  ]);
-  const poll = polls[0];
-  if (!poll)
-    return {
-      results: votes.map(() => ({
-        ok: false,
-        error: new AppError("POLL_NOT_FOUND", "no poll with this room code"),
-      })),
-    };
-  if (poll.status !== "open")
-    return {
-      results: votes.map(() => ({ ok: false, error: new AppError("POLL_CLOSED", "this poll is closed") })),
-    };
-
-  const ids = [...new Set(votes.map((v) => v.participantId))];
-  const existing = await tx.query<{ participant_id: string; option_position: number }>(
-    "SELECT participant_id, option_position FROM votes WHERE poll_id = $1 AND participant_id = ANY($2::uuid[]) FOR UPDATE",
-    [pollId, ids],
+  const rows = await q.query<{ reply: CastVotesReply | string }>(
+    "SELECT zephyr_cast_votes($1, $2::uuid[], $3::smallint[]) AS reply",
+    [pollId, votes.map((v) => v.participantId), votes.map((v) => v.optionIndex)],
   );
-  const initial = new Map(existing.map((r) => [r.participant_id, Number(r.option_position)]));
-  const current = new Map(initial);
-  const results: Result[] = votes.map((v) => {
-    const prev = current.get(v.participantId);
-    if (prev === undefined) {
-      current.set(v.participantId, v.optionIndex);
-      return { ok: true, outcome: "created" };
-    }
-    if (prev === v.optionIndex) return { ok: true, outcome: "unchanged" };
-    if (!poll.allow_vote_change) {
-      return {
-        ok: false,
-        error: new AppError("VOTE_CHANGE_NOT_ALLOWED", "this poll does not allow changing a vote"),
-      };
-    }
-    current.set(v.participantId, v.optionIndex);
-    return { ok: true, outcome: "changed" };
-  });
-
-  const changedIds: string[] = [];
-  const changedOptions: number[] = [];
-  const delta = new Map<number, number>();
-  for (const [id, option] of current) {
-    const before = initial.get(id);
-    if (before === option) continue;
-    changedIds.push(id);
-    changedOptions.push(option);
-    delta.set(option, (delta.get(option) ?? 0) + 1);
-    if (before !== undefined) delta.set(before, (delta.get(before) ?? 0) - 1);
+  const raw = rows[0]?.reply;
+  const reply = (typeof raw === "string" ? JSON.parse(raw) : raw) as CastVotesReply | undefined;
+  if (!reply || reply.poll === "missing") {
+    const error = new AppError("POLL_NOT_FOUND", "no poll with this room code");
+    return { results: votes.map(() => ({ ok: false, error })) };
   }
-  if (changedIds.length === 0) return { results };
-
-  await tx.query(
-    `INSERT INTO votes (poll_id, participant_id, option_position)
-     SELECT $1, v.participant_id, v.option_position FROM unnest($2::uuid[], $3::smallint[]) AS v(participant_id, option_position)
-     ON CONFLICT (poll_id, participant_id) DO UPDATE SET option_position = EXCLUDED.option_position, updated_at = now()`,
-    [pollId, changedIds, changedOptions],
-  );
-  const deltas = [...delta].filter(([, d]) => d !== 0);
-  if (deltas.length > 0) {
-    await tx.query(
-      `UPDATE poll_options o SET vote_count = o.vote_count + d.delta
-       FROM unnest($2::smallint[], $3::int[]) AS d(position, delta)
-       WHERE o.poll_id = $1 AND o.position = d.position`,
-      [pollId, deltas.map(([p]) => p), deltas.map(([, d]) => d)],
-    );
+  if (reply.poll === "closed") {
+    const error = new AppError("POLL_CLOSED", "this poll is closed");
+    return { results: votes.map(() => ({ ok: false, error })) };
   }
-  const version = await tx.query<{ results_version: number }>(
-    "UPDATE polls SET results_version = results_version + 1 WHERE id = $1 RETURNING results_version",
-    [pollId],
+  const results: Result[] = reply.outcomes.map((outcome) =>
+    outcome === "not-allowed"
+      ? {
+          ok: false,
+          error: new AppError("VOTE_CHANGE_NOT_ALLOWED", "this poll does not allow changing a vote"),
+        }
+      : { ok: true, outcome },
   );
-  const snapshot = await readSnapshot(tx, pollId, poll.room_code, Number(version[0]?.results_version));
-  snapshot.oldestVoteAt = Math.min(...votes.map((v) => v.receivedAt));
-  return { results, snapshot };
+  if (reply.seq === undefined || !reply.counts) return { results };
+  const counts = reply.counts.map(Number);
+  return {
+    results,
+    snapshot: {
+      pollId,
+      roomCode: (votes[0] as VoteRequest).roomCode,
+      seq: Number(reply.seq),
+      counts,
+      total: counts.reduce((a, b) => a + b, 0),
+      participants: Number(reply.participants ?? 0),
+      oldestVoteAt: Math.min(...votes.map((v) => v.receivedAt)),
+    },
+  };
 }
 
 /** (seq, counts, participants) of one poll as of one statement snapshot. */

@@ -2,6 +2,7 @@ import type { Logger } from "../../logging/index.js";
 import type { Database } from "../types.js";
 import { m001Initial } from "./001_initial.js";
 import { m002ResultsVersion } from "./002_results_version.js";
+import { m003CastVotes } from "./003_cast_votes.js";
 
 export interface Migration {
   version: number;
@@ -10,7 +11,7 @@ export interface Migration {
 }
 
 /** Append only: a released migration is never edited, a new version is added instead. */
-export const migrations: readonly Migration[] = [m001Initial, m002ResultsVersion];
+export const migrations: readonly Migration[] = [m001Initial, m002ResultsVersion, m003CastVotes];
 
 // Arbitrary but fixed: every instance and the migrate Job must contend for the same lock.
 export const MIGRATION_LOCK_KEY = 7_349_001;

@@ -1,0 +1,216 @@
+/**
+ * zephyr_cast_votes (migration 003) against a plain reference: votes applied one by one in submission order.
+ * Random batches repeat participants, mix changes and no-ops, and run on polls with and without vote changes,
+ * on PGlite and on PostgreSQL 15. Every outcome, every stored vote, every counter and the snapshot must match.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { migrate } from "../src/db/migrations/index.js";
+import { createPgliteDatabase } from "../src/db/pglite.js";
+import { createPostgresDatabase } from "../src/db/postgres.js";
+import type { Database } from "../src/db/types.js";
+import { isAppError } from "../src/errors/index.js";
+import { createLogger } from "../src/logging/index.js";
+import { pollRepository } from "../src/polls/repository.js";
+import { createVoteWriter, type ResultsSnapshot, type VoteOutcome } from "../src/votes/writer.js";
+import { createDatabase, requireServices } from "./support/services.js";
+
+type Expected = VoteOutcome | "VOTE_CHANGE_NOT_ALLOWED";
+
+/** The rules, one vote at a time: what a batch must be equivalent to. */
+function reference(stored: Map<string, number>, votes: Array<[string, number]>, allowChange: boolean) {
+  const state = new Map(stored);
+  const outcomes: Expected[] = votes.map(([pid, option]) => {
+    const prev = state.get(pid);
+    if (prev === undefined) {
+      state.set(pid, option);
+      return "created";
+    }
+    if (prev === option) return "unchanged";
+    if (!allowChange) return "VOTE_CHANGE_NOT_ALLOWED";
+    state.set(pid, option);
+    return "changed";
+  });
+  return { outcomes, state };
+}
+
+/** Small deterministic generator, so a failure names a seed that reproduces it. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return (n: number) => {
+    s = (s * 1_664_525 + 1_013_904_223) >>> 0;
+    return s % n;
+  };
+}
+
+const pgUrl = inject("postgresUrl");
+const backends: Array<[string, () => Promise<Database>]> = [
+  ["PGlite (embedded)", () => createPgliteDatabase()],
+];
+if (requireServices("postgres") && pgUrl) {
+  backends.push([
+    "PostgreSQL 15",
+    async () => createPostgresDatabase({ connectionString: await createDatabase(pgUrl, "writer") }),
+  ]);
+}
+
+describe.each(backends)("vote batches on %s", (_name, open) => {
+  let db: Database;
+  const logger = createLogger({ level: "silent" });
+  beforeAll(async () => {
+    db = await open();
+    await migrate(db);
+  }, 60_000);
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  async function newPoll(options: number, allowVoteChange: boolean, participants: number) {
+    const id = randomUUID();
+    await pollRepository.insertPoll(db, {
+      id,
+      roomCode: `W${id.slice(0, 5).toUpperCase()}`,
+      question: "?",
+      options: Array.from({ length: options }, (_, i) => `o${i}`),
+      allowVoteChange,
+      hostTokenHash: randomUUID(),
+    });
+    const ids: string[] = Array.from({ length: participants }, () => randomUUID());
+    await db.query(
+      "INSERT INTO participants (id, poll_id, nickname, token_hash) SELECT p, $1, 'n', p::text FROM unnest($2::uuid[]) AS p",
+      [id, ids],
+    );
+    return { id, roomCode: `W${id.slice(0, 5).toUpperCase()}`, participants: ids };
+  }
+
+  async function storedVotes(pollId: string) {
+    const rows = await db.query<{ participant_id: string; option_position: number }>(
+      "SELECT participant_id, option_position FROM votes WHERE poll_id = $1",
+      [pollId],
+    );
+    return new Map(rows.map((r) => [r.participant_id, Number(r.option_position)]));
+  }
+
+  /** Submits every vote before the writer's window closes, so they go to the database as one batch. */
+  async function castBatch(poll: { id: string; roomCode: string }, votes: Array<[string, number]>) {
+    const snapshots: ResultsSnapshot[] = [];
+    const batches: number[] = [];
+    const writer = createVoteWriter({
+      db,
+      logger,
+      windowMs: 50,
+      onCommitted: (s) => snapshots.push(s),
+      onBatch: (n) => batches.push(n),
+    });
+    const settled = await Promise.allSettled(
+      votes.map(([participantId, optionIndex]) =>
+        writer.submit({
+          pollId: poll.id,
+          roomCode: poll.roomCode,
+          participantId,
+          optionIndex,
+          receivedAt: Date.now(),
+        }),
+      ),
+    );
+    await writer.flush();
+    const outcomes = settled.map((r) =>
+      r.status === "fulfilled" ? r.value : isAppError(r.reason) ? r.reason.code : String(r.reason),
+    );
+    return { outcomes, snapshots, batches };
+  }
+
+  it.each([
+    [true, 1],
+    [true, 2],
+    [true, 3],
+    [false, 4],
+    [false, 5],
+    [false, 6],
+  ])("matches one-by-one voting (allowVoteChange=%s, seed %i)", async (allowVoteChange, seed) => {
+    const next = rng(seed);
+    const options = 2 + next(3);
+    const poll = await newPoll(options, allowVoteChange, 12);
+    let expectedSeq = 0;
+    for (let round = 0; round < 5; round++) {
+      const stored = await storedVotes(poll.id);
+      // Few participants, many votes: most batches repeat participants several times.
+      const votes = Array.from(
+        { length: 1 + next(40) },
+        () =>
+          [poll.participants[next(poll.participants.length)] as string, next(options)] as [string, number],
+      );
+      const want = reference(stored, votes, allowVoteChange);
+      const got = await castBatch(poll, votes);
+      expect(got.batches, "all votes in one batch").toEqual([votes.length]);
+      expect(got.outcomes).toEqual(want.outcomes);
+      expect(await storedVotes(poll.id)).toEqual(want.state);
+
+      const counts = Array.from({ length: options }, () => 0);
+      for (const option of want.state.values()) counts[option] = (counts[option] ?? 0) + 1;
+      expect(await pollRepository.counts(db, poll.id)).toEqual(counts);
+
+      const changedAnything = [...want.state].some(([pid, o]) => stored.get(pid) !== o);
+      if (changedAnything) {
+        expectedSeq++;
+        expect(got.snapshots).toEqual([
+          expect.objectContaining({
+            pollId: poll.id,
+            roomCode: poll.roomCode,
+            seq: expectedSeq,
+            counts,
+            total: want.state.size,
+            participants: 12,
+          }),
+        ]);
+      } else {
+        expect(got.snapshots, "no snapshot when nothing changed").toEqual([]);
+      }
+    }
+  });
+
+  it("refuses a batch for a closed or deleted poll without touching the counters", async () => {
+    const closed = await newPoll(2, true, 3);
+    await pollRepository.setStatus(db, closed.id, "closed");
+    const votes = closed.participants.map((p) => [p, 1] as [string, number]);
+    expect((await castBatch(closed, votes)).outcomes).toEqual(["POLL_CLOSED", "POLL_CLOSED", "POLL_CLOSED"]);
+    expect(await pollRepository.counts(db, closed.id)).toEqual([0, 0]);
+
+    const gone = await newPoll(2, true, 2);
+    await pollRepository.deletePoll(db, gone.id);
+    const r = await castBatch(
+      gone,
+      gone.participants.map((p) => [p, 0] as [string, number]),
+    );
+    expect(r.outcomes).toEqual(["POLL_NOT_FOUND", "POLL_NOT_FOUND"]);
+  });
+
+  it("keeps counts exact when several writers race on one poll (one per instance)", async () => {
+    const poll = await newPoll(3, true, 60);
+    const writers = Array.from({ length: 4 }, () => createVoteWriter({ db, logger, windowMs: 1 }));
+    const last = new Map<string, number>();
+    const sends: Array<Promise<unknown>> = [];
+    const next = rng(99);
+    for (let i = 0; i < 400; i++) {
+      const pid = poll.participants[next(poll.participants.length)] as string;
+      const option = next(3);
+      // One participant always goes through the same writer, as a socket stays on one instance.
+      const writer = writers[poll.participants.indexOf(pid) % writers.length];
+      last.set(pid, option);
+      sends.push(
+        (writer as (typeof writers)[number]).submit({
+          pollId: poll.id,
+          roomCode: poll.roomCode,
+          participantId: pid,
+          optionIndex: option,
+          receivedAt: Date.now(),
+        }),
+      );
+    }
+    await Promise.all(sends);
+    expect(await storedVotes(poll.id)).toEqual(last);
+    const counts = [0, 0, 0];
+    for (const o of last.values()) counts[o] = (counts[o] ?? 0) + 1;
+    expect(await pollRepository.counts(db, poll.id)).toEqual(counts);
+  });
+});
