@@ -143,6 +143,7 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
     db,
     writer,
     resultsCache,
+    lookupCacheMs: config.pollCacheMs,
     events: { statusChanged: (e) => realtime?.statusChanged(e) },
   });
 

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Database } from "../db/types.js";
 import { AppError } from "../errors/index.js";
 import { type ResultsSnapshot, readSnapshot, type VoteOutcome, type VoteWriter } from "../votes/writer.js";
+import { createLookupCache } from "./lookup-cache.js";
 import {
   type ParticipantRecord,
   type PollRecord,
@@ -91,13 +92,27 @@ export function createPollService({
   writer,
   events = noPollEvents,
   resultsCache = createResultsCache({ ttlMs: 0 }),
+  lookupCacheMs = 0,
 }: {
   db: Database;
   writer: VoteWriter;
   events?: PollEvents;
   resultsCache?: ResultsCache;
+  /** How long a poll row and a token's participant are reused (0 = read every time). */
+  lookupCacheMs?: number;
 }): PollService {
+  const pollsByCode = createLookupCache<PollRecord>({ ttlMs: lookupCacheMs });
+  const participantsByTokenHash = createLookupCache<ParticipantRecord>({ ttlMs: lookupCacheMs });
+
+  /** For votes and joins; GET and host actions use findFresh, since they show or act on the status. */
   async function find(roomCode: string): Promise<PollRecord> {
+    const code = normalizeRoomCode(roomCode);
+    const poll = code && (await pollsByCode.get(code, () => repo.findPollByCode(db, code)));
+    if (!poll) throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
+    return poll;
+  }
+
+  async function findFresh(roomCode: string): Promise<PollRecord> {
     const code = normalizeRoomCode(roomCode);
     const poll = code && (await repo.findPollByCode(db, code));
     if (!poll) throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
@@ -116,7 +131,10 @@ export function createPollService({
     participantToken: string | undefined,
   ): Promise<ParticipantRecord> {
     if (!participantToken) throw new AppError("UNAUTHORIZED", "participant token required");
-    const participant = await repo.findParticipantByTokenHash(db, hashToken(participantToken));
+    const tokenHash = hashToken(participantToken);
+    const participant = await participantsByTokenHash.get(tokenHash, () =>
+      repo.findParticipantByTokenHash(db, tokenHash),
+    );
     if (!participant) throw new AppError("UNAUTHORIZED", "unknown participant token; join the poll first");
     if (participant.pollId !== poll.id)
       throw new AppError("FORBIDDEN", "this participant token belongs to another poll");
@@ -179,7 +197,7 @@ export function createPollService({
     },
 
     async get(roomCode) {
-      return toView(await find(roomCode));
+      return toView(await findFresh(roomCode));
     },
 
     async results(roomCode) {
@@ -209,21 +227,23 @@ export function createPollService({
     },
 
     async setStatus(roomCode, hostToken, status) {
-      const poll = await find(roomCode);
+      const poll = await findFresh(roomCode);
       requireHost(poll, hostToken);
       if (poll.status !== status) {
-        if (!(await repo.setStatus(db, poll.id, status)))
-          throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
+        const changed = await repo.setStatus(db, poll.id, status);
+        pollsByCode.forget(poll.roomCode);
+        if (!changed) throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
         events.statusChanged({ pollId: poll.id, roomCode: poll.roomCode, status });
       }
       return toView({ ...poll, status });
     },
 
     async remove(roomCode, hostToken) {
-      const poll = await find(roomCode);
+      const poll = await findFresh(roomCode);
       requireHost(poll, hostToken);
-      if (await repo.deletePoll(db, poll.id))
-        events.statusChanged({ pollId: poll.id, roomCode: poll.roomCode, status: "deleted" });
+      const deleted = await repo.deletePoll(db, poll.id);
+      pollsByCode.forget(poll.roomCode);
+      if (deleted) events.statusChanged({ pollId: poll.id, roomCode: poll.roomCode, status: "deleted" });
     },
 
     async join(roomCode, nickname) {

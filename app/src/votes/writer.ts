@@ -58,11 +58,18 @@ export function createVoteWriter({
   db,
   logger,
   maxBatch = 500,
-  windowMs = 2,
+  windowMs = 0,
   onCommitted,
   onBatch,
 }: VoteWriterOptions): VoteWriter {
-  const queues = new Map<string, { pending: Pending[]; inFlight: boolean; timer?: NodeJS.Timeout }>();
+  const queues = new Map<
+    string,
+    {
+      pending: Pending[];
+      inFlight: boolean /** Cancels the pending window, when one is open. */;
+      cancelWindow?: () => void;
+    }
+  >();
   const running = new Set<Promise<void>>();
 
   function track(p: Promise<void>) {
@@ -72,14 +79,25 @@ export function createVoteWriter({
 
   function schedule(pollId: string) {
     const q = queues.get(pollId);
-    if (!q || q.inFlight || q.timer || q.pending.length === 0) return;
-    if (q.pending.length >= maxBatch || windowMs === 0) {
+    if (!q || q.inFlight || q.cancelWindow || q.pending.length === 0) return;
+    if (q.pending.length >= maxBatch) {
       track(run(pollId));
     } else {
-      q.timer = setTimeout(() => {
-        q.timer = undefined;
+      // windowMs 0 still waits for the end of this event-loop turn, so that votes read from the network
+      // together share a transaction at no latency cost; votes arriving while a batch is in flight form the
+      // next one anyway.
+      const fire = () => {
+        q.cancelWindow = undefined;
         track(run(pollId));
-      }, windowMs);
+      };
+      // setTimeout(0) would be 1 ms in Node; setImmediate runs right after this turn's I/O callbacks.
+      if (windowMs > 0) {
+        const t = setTimeout(fire, windowMs);
+        q.cancelWindow = () => clearTimeout(t);
+      } else {
+        const i = setImmediate(fire);
+        q.cancelWindow = () => clearImmediate(i);
+      }
     }
   }
 
@@ -141,9 +159,9 @@ export function createVoteWriter({
     },
     async flush() {
       for (const [pollId, q] of queues) {
-        if (q.timer) {
-          clearTimeout(q.timer);
-          q.timer = undefined;
+        if (q.cancelWindow) {
+          q.cancelWindow();
+          q.cancelWindow = undefined;
           track(run(pollId));
         }
       }
