@@ -134,9 +134,9 @@ export const configFields = z.object({
     .default(500)
     .describe("Most votes written in one group-commit transaction (1 = one transaction per vote)"),
   VOTE_BATCH_WINDOW_MS: int(0, 1000)
-    .default(0)
+    .default(2)
     .describe(
-      "How long the first queued vote waits for others to share its transaction (0 = the rest of the event-loop turn; under load, votes arriving during a write form the next batch anyway)",
+      "How long the first vote of an idle poll waits for others to share its transaction (0 = only the rest of the event-loop turn); votes arriving during a write always form the next batch",
     ),
   RATE_LIMIT_VOTE: int(1, 1_000_000)
     .default(30)

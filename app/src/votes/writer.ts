@@ -58,7 +58,7 @@ export function createVoteWriter({
   db,
   logger,
   maxBatch = 500,
-  windowMs = 0,
+  windowMs = 2,
   onCommitted,
   onBatch,
 }: VoteWriterOptions): VoteWriter {
@@ -83,9 +83,10 @@ export function createVoteWriter({
     if (q.pending.length >= maxBatch) {
       track(run(pollId));
     } else {
-      // windowMs 0 still waits for the end of this event-loop turn, so that votes read from the network
-      // together share a transaction at no latency cost; votes arriving while a batch is in flight form the
-      // next one anyway.
+      // A room votes in bursts (everyone answers the same question): 2 ms lets a burst share one
+      // transaction, where starting at once would send its first vote alone and the rest after it (measured:
+      // about 10 % fewer votes/s in the closed-loop benchmark). windowMs 0 still waits for the rest of this
+      // event-loop turn, so votes read from the network together stay together.
       const fire = () => {
         q.cancelWindow = undefined;
         track(run(pollId));
