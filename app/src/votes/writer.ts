@@ -51,8 +51,9 @@ type Result = { ok: true; outcome: VoteOutcome } | { ok: false; error: AppError 
 
 /**
  * Group commit: votes for one poll queue up while that poll's previous batch is being written, then go to
- * PostgreSQL together in one transaction (one counter update per option, not per vote). Each vote is
- * resolved only after its batch commits, so an acknowledged vote is durable.
+ * PostgreSQL together in one statement, so one transaction and one round trip (one counter update per
+ * option, not per vote). Each vote is resolved only after its batch commits, so an acknowledged vote is
+ * durable.
  */
 export function createVoteWriter({
   db,
@@ -66,7 +67,8 @@ export function createVoteWriter({
     string,
     {
       pending: Pending[];
-      inFlight: boolean /** Cancels the pending window, when one is open. */;
+      inFlight: boolean;
+      /** Cancels the open batch window, when there is one. */
       cancelWindow?: () => void;
     }
   >();
