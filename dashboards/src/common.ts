@@ -1,5 +1,7 @@
 import * as common from "@grafana/grafana-foundation-sdk/common";
 import {
+  DashboardBuilder,
+  DashboardCursorSync,
   DatasourceVariableBuilder,
   QueryVariableBuilder,
   ThresholdsConfigBuilder,
@@ -28,6 +30,34 @@ export const ZEPHYR_INSTANCES = `${ZEPHYR},instance=~"$instance"`;
 export const API_ROUTES = 'route!~"unmatched|/metrics|(/api)?/health.*"';
 /** kube-state-metrics series for Zephyr's HPA, through the recording rule that links HPA to Zephyr's pods. */
 export const ZEPHYR_HPA = 'zephyr:kube_hpa:info{namespace=~"$namespace"}';
+
+/** Grafana's rate window for the panel's resolution: every rate() in the dashboards uses it. */
+export const R = "$__rate_interval";
+
+/** The settings every Zephyr dashboard shares (tags, crosshair, refresh, variables); each picks its time range. */
+export function zephyrDashboard({
+  title,
+  uid,
+  description,
+  from,
+}: {
+  title: string;
+  uid: string;
+  description: string;
+  from: string;
+}): DashboardBuilder {
+  const d = new DashboardBuilder(title)
+    .uid(uid)
+    .description(description)
+    .tags(["zephyr"])
+    .editable()
+    .tooltip(DashboardCursorSync.Crosshair)
+    .refresh("30s")
+    .time({ from, to: "now" })
+    .timezone("browser");
+  for (const v of variables()) d.withVariable(v);
+  return d;
+}
 
 export function variables() {
   return [

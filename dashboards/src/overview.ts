@@ -1,30 +1,24 @@
-import { DashboardBuilder, DashboardCursorSync, RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
+import { RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
 import {
   API_ROUTES,
   connectionImbalance,
   query,
+  R,
   stat,
   timeseries,
-  variables,
   ZEPHYR,
   ZEPHYR_INSTANCES,
+  zephyrDashboard,
 } from "./common.js";
 
-const R = "$__rate_interval";
-
 export function overview() {
-  const d = new DashboardBuilder("Zephyr / Overview")
-    .uid("zephyr-overview")
-    .description(
+  const d = zephyrDashboard({
+    title: "Zephyr / Overview",
+    uid: "zephyr-overview",
+    description:
       "Traffic, latency, real-time delivery, runtime and dependencies of the Zephyr live-polling service",
-    )
-    .tags(["zephyr"])
-    .editable()
-    .tooltip(DashboardCursorSync.Crosshair)
-    .refresh("30s")
-    .time({ from: "now-3h", to: "now" })
-    .timezone("browser");
-  for (const v of variables()) d.withVariable(v);
+    from: "now-3h",
+  });
 
   d.withRow(new RowBuilder("Summary"))
     .withPanel(

@@ -1,34 +1,28 @@
-import { DashboardBuilder, DashboardCursorSync, RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
+import { RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
 import {
   connectionImbalance,
   query,
+  R,
   stat,
   timeseries,
-  variables,
   ZEPHYR,
   ZEPHYR_HPA,
   ZEPHYR_INSTANCES,
+  zephyrDashboard,
 } from "./common.js";
-
-const R = "$__rate_interval";
 
 /** An HPA metric of kube-state-metrics, kept to Zephyr's autoscaler. */
 const hpa = (metric: string) =>
   `max by (horizontalpodautoscaler) (${metric} and on (namespace, horizontalpodautoscaler) ${ZEPHYR_HPA})`;
 
 export function scaling() {
-  const d = new DashboardBuilder("Zephyr / Scaling")
-    .uid("zephyr-scaling")
-    .description(
+  const d = zephyrDashboard({
+    title: "Zephyr / Scaling",
+    uid: "zephyr-scaling",
+    description:
       "Autoscaling of Zephyr: replicas against the HPA's limits, and the per-pod connection load it scales on",
-    )
-    .tags(["zephyr"])
-    .editable()
-    .tooltip(DashboardCursorSync.Crosshair)
-    .refresh("30s")
-    .time({ from: "now-6h", to: "now" })
-    .timezone("browser");
-  for (const v of variables()) d.withVariable(v);
+    from: "now-6h",
+  });
 
   d.withRow(new RowBuilder("Replicas"))
     .withPanel(
