@@ -1,3 +1,4 @@
+import { createLookupCache } from "./lookup-cache.js";
 import type { Results } from "./service.js";
 
 export interface VersionedResults extends Results {
@@ -25,44 +26,23 @@ export function createResultsCache({
   ttlMs?: number;
   maxEntries?: number;
 } = {}): ResultsCache {
-  const entries = new Map<string, { value: VersionedResults; storedAt: number }>();
-  const loading = new Map<string, Promise<VersionedResults | undefined>>();
-
-  const store = (value: VersionedResults) => {
-    const current = entries.get(value.roomCode);
-    if (current && current.value.seq > value.seq) return;
-    entries.delete(value.roomCode); // re-insert: Map order doubles as least-recently-stored first
-    if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string);
-    entries.set(value.roomCode, { value, storedAt: Date.now() });
-  };
+  const cache = createLookupCache<VersionedResults>({
+    ttlMs,
+    maxEntries,
+    keep: (cached, incoming) => cached.seq > incoming.seq,
+  });
   const strip = ({ roomCode, counts, total }: VersionedResults): Results => ({ roomCode, counts, total });
 
   return {
     async get(roomCode, load) {
-      if (ttlMs <= 0) {
-        const v = await load();
-        return v && strip(v);
-      }
-      const hit = entries.get(roomCode);
-      if (hit && Date.now() - hit.storedAt < ttlMs) return strip(hit.value);
-      let pending = loading.get(roomCode);
-      if (!pending) {
-        pending = load().finally(() => loading.delete(roomCode));
-        loading.set(roomCode, pending);
-      }
-      const v = await pending;
-      if (!v) {
-        entries.delete(roomCode);
-        return undefined;
-      }
-      store(v);
-      return strip(entries.get(roomCode)?.value ?? v);
+      const v = await cache.get(roomCode, load);
+      return v && strip(v);
     },
     offer(snapshot) {
-      if (ttlMs > 0) store(snapshot);
+      cache.set(snapshot.roomCode, snapshot);
     },
     forget(roomCode) {
-      entries.delete(roomCode);
+      cache.forget(roomCode);
     },
   };
 }

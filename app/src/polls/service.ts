@@ -104,17 +104,14 @@ export function createPollService({
   const pollsByCode = createLookupCache<PollRecord>({ ttlMs: lookupCacheMs });
   const participantsByTokenHash = createLookupCache<ParticipantRecord>({ ttlMs: lookupCacheMs });
 
-  /** For votes and joins; GET and host actions use findFresh, since they show or act on the status. */
-  async function find(roomCode: string): Promise<PollRecord> {
+  /**
+   * Votes and joins may use the cached row; GET and host actions pass fresh, since they show or act on the
+   * status.
+   */
+  async function find(roomCode: string, { fresh = false } = {}): Promise<PollRecord> {
     const code = normalizeRoomCode(roomCode);
-    const poll = code && (await pollsByCode.get(code, () => repo.findPollByCode(db, code)));
-    if (!poll) throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
-    return poll;
-  }
-
-  async function findFresh(roomCode: string): Promise<PollRecord> {
-    const code = normalizeRoomCode(roomCode);
-    const poll = code && (await repo.findPollByCode(db, code));
+    const load = () => (code ? repo.findPollByCode(db, code) : Promise.resolve(undefined));
+    const poll = await (fresh || !code ? load() : pollsByCode.get(code, load));
     if (!poll) throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
     return poll;
   }
@@ -197,7 +194,7 @@ export function createPollService({
     },
 
     async get(roomCode) {
-      return toView(await findFresh(roomCode));
+      return toView(await find(roomCode, { fresh: true }));
     },
 
     async results(roomCode) {
@@ -227,7 +224,7 @@ export function createPollService({
     },
 
     async setStatus(roomCode, hostToken, status) {
-      const poll = await findFresh(roomCode);
+      const poll = await find(roomCode, { fresh: true });
       requireHost(poll, hostToken);
       if (poll.status !== status) {
         const changed = await repo.setStatus(db, poll.id, status);
@@ -239,7 +236,7 @@ export function createPollService({
     },
 
     async remove(roomCode, hostToken) {
-      const poll = await findFresh(roomCode);
+      const poll = await find(roomCode, { fresh: true });
       requireHost(poll, hostToken);
       const deleted = await repo.deletePoll(db, poll.id);
       pollsByCode.forget(poll.roomCode);
