@@ -4,11 +4,11 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { scratchDir } from "../../app/test/support/scratch.js";
-import { requirePromtool } from "../../app/test/support/tools.js";
-import { adapterRules, expandMetricsQuery } from "./adapter.js";
-import { selectors } from "./promql.js";
-import { ALERTS_DIR, JOB_SELECTOR, JOB_VALUE } from "./rules.js";
+import { adapterRules, expandMetricsQuery } from "../../test/adapter-rules.js";
+import { ALERTS_DIR, JOB_SELECTOR, JOB_VALUE } from "../../test/alert-rules.js";
+import { selectors } from "../../test/promql.js";
+import { scratchDir } from "../../test/scratch.js";
+import { requirePromtool } from "../../test/tools.js";
 
 const promtool = requirePromtool();
 const rules = adapterRules();

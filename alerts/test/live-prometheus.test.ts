@@ -12,18 +12,18 @@ import { join } from "node:path";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { stringify } from "yaml";
+import { adapterRules, expandMetricsQuery } from "../../test/adapter-rules.js";
+import { JOB_VALUE, loadGroups } from "../../test/alert-rules.js";
+import { dashboards, queriesOf, substituteVariables } from "../../test/dashboard-queries.js";
 import {
   createDatabase,
   freePort,
   type RedisServer,
   requireServices,
   startRedis,
-} from "../../app/test/support/services.js";
-import { requireTool } from "../../app/test/support/tools.js";
-import { api, spawnZephyr, waitFor, type ZephyrProcess } from "../../app/test/support/zephyr.js";
-import { dashboards, queriesOf, substituteVariables } from "../../dashboards/test/queries.js";
-import { adapterRules, expandMetricsQuery } from "./adapter.js";
-import { JOB_VALUE, loadGroups } from "./rules.js";
+} from "../../test/services.js";
+import { requireTool } from "../../test/tools.js";
+import { api, spawnZephyr, waitFor, type ZephyrProcess } from "../../test/zephyr.js";
 
 const prometheusBin = requireTool(
   "prometheus",

@@ -3,20 +3,11 @@ import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { scratchDir } from "../../app/test/support/scratch.js";
-import { requirePromtool } from "../../app/test/support/tools.js";
-import { metricNames, selectors } from "./promql.js";
-import {
-  ALERTS_DIR,
-  durationMs,
-  githubAnchors,
-  JOB_SELECTOR,
-  JOB_VALUE,
-  loadGroups,
-  loadTestFiles,
-  RULE_FILES,
-  TEST_FILES,
-} from "./rules.js";
+import { ALERTS_DIR, JOB_SELECTOR, JOB_VALUE, loadGroups, RULE_FILES } from "../../test/alert-rules.js";
+import { metricNames, selectors } from "../../test/promql.js";
+import { scratchDir } from "../../test/scratch.js";
+import { requirePromtool } from "../../test/tools.js";
+import { durationMs, githubAnchors, loadTestFiles, TEST_FILES } from "./promtool-tests.js";
 
 const promtool = requirePromtool();
 

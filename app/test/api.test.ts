@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { requireServices } from "../../test/services.js";
+import { api, type RunningZephyr, startZephyr } from "../../test/zephyr.js";
 import { pollRepository } from "../src/polls/repository.js";
 import { ROOM_CODE_ALPHABET } from "../src/polls/tokens.js";
-import { requireServices } from "./support/services.js";
-import { api, type RunningZephyr, startZephyr } from "./support/zephyr.js";
 
 const pgUrl = inject("postgresUrl");
 const backends: Array<[string, Record<string, string>]> = [["PGlite (embedded)", {}]];

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDatabase, type RedisServer, requireServices, sql, startRedis } from "./support/services.js";
-import { call, connect, type LiveClient, startTcpBalancer } from "./support/sockets.js";
-import { api, spawnZephyr, waitFor, type ZephyrProcess } from "./support/zephyr.js";
+import { createDatabase, type RedisServer, requireServices, sql, startRedis } from "../../test/services.js";
+import { call, connect, type LiveClient, startTcpBalancer } from "../../test/sockets.js";
+import { api, spawnZephyr, waitFor, type ZephyrProcess } from "../../test/zephyr.js";
 
 /**
  * Three compiled instances on loopback with real PostgreSQL and Redis, driven by real socket.io clients:

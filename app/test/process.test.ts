@@ -2,15 +2,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { migrations } from "../src/db/migrations/index.js";
 import {
   createDatabase,
   type PostgresServer,
   requireServices,
   sql,
   startPostgres,
-} from "./support/services.js";
-import { api, spawnZephyr, waitFor, type ZephyrProcess } from "./support/zephyr.js";
+} from "../../test/services.js";
+import { api, spawnZephyr, waitFor, type ZephyrProcess } from "../../test/zephyr.js";
+import { migrations } from "../src/db/migrations/index.js";
 
 /** The compiled service as separate processes, the way `npm start` and the container run it. */
 
@@ -142,7 +142,7 @@ describe.runIf(hasPg && pgUrl)("against PostgreSQL 15", () => {
     const url = await createDatabase(pgUrl!, "migratecmd");
     const run = async () => {
       const { spawn } = await import("node:child_process");
-      const { MAIN_JS } = await import("./support/zephyr.js");
+      const { MAIN_JS } = await import("../../test/zephyr.js");
       const child = spawn(process.execPath, [MAIN_JS, "migrate"], {
         env: { PATH: process.env.PATH, DATABASE_URL: url },
       });

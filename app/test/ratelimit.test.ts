@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, type RunningZephyr, startZephyr } from "./support/zephyr.js";
+import { api, type RunningZephyr, startZephyr } from "../../test/zephyr.js";
 
 const poll = { question: "q", options: ["a", "b"] };
 

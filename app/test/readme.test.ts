@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../../test/paths.js";
 import { configMarkdownTable } from "../src/config/docs.js";
 import { ERROR_STATUS } from "../src/errors/index.js";
-import { REPO_ROOT } from "./support/zephyr.js";
 
 const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { requireServices } from "./support/services.js";
-import { type Client, call, connect } from "./support/sockets.js";
-import { api, type RunningZephyr, startZephyr, TEST_KEY_PREFIX, waitFor } from "./support/zephyr.js";
+import { requireServices } from "../../test/services.js";
+import { type Client, call, connect } from "../../test/sockets.js";
+import { api, type RunningZephyr, startZephyr, TEST_KEY_PREFIX, waitFor } from "../../test/zephyr.js";
 
 /** The Socket.IO contract on one instance (in-memory adapter), with real socket.io clients. */
 

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createDatabase, requireServices } from "../../test/services.js";
 import { migrate } from "../src/db/migrations/index.js";
 import { createPgliteDatabase } from "../src/db/pglite.js";
 import { createPostgresDatabase } from "../src/db/postgres.js";
@@ -13,7 +14,6 @@ import { isAppError } from "../src/errors/index.js";
 import { createLogger } from "../src/logging/index.js";
 import { pollRepository } from "../src/polls/repository.js";
 import { createVoteWriter, type ResultsSnapshot, type VoteOutcome } from "../src/votes/writer.js";
-import { createDatabase, requireServices } from "./support/services.js";
 
 type Expected = VoteOutcome | "VOTE_CHANGE_NOT_ALLOWED";
 

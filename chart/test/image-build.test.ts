@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../app/test/support/services.js";
-import { dockerRuntime, REPO } from "./support.js";
+import { REPO_ROOT } from "../../test/paths.js";
+import { freePort } from "../../test/services.js";
+import { dockerRuntime } from "./support.js";
 
 /**
  * The production image build, replayed outside Docker (CI has no daemon): every stage of app/Dockerfile is
@@ -15,7 +16,7 @@ import { dockerRuntime, REPO } from "./support.js";
  */
 
 const exec = promisify(execCb);
-const DOCKERFILE = join(REPO, "app/Dockerfile");
+const DOCKERFILE = join(REPO_ROOT, "app/Dockerfile");
 
 interface Instr {
   op: string;
@@ -93,7 +94,7 @@ async function runStage(stage: Stage, replayRuns: boolean) {
       const paths = parts.filter((p) => !p.startsWith("--"));
       const dest = paths.pop() as string;
       for (const src of paths) {
-        const source = from ? inStage(from, src) : join(REPO, src);
+        const source = from ? inStage(from, src) : join(REPO_ROOT, src);
         // Docker semantics: a destination ending in "/" is a directory receiving the source by its base name.
         const target = dest.endsWith("/")
           ? join(inStage(stage.name, dest), basename(src))
@@ -153,7 +154,7 @@ describe("production image build, replayed outside Docker", () => {
   });
 
   it("every build-context COPY source is let through by .dockerignore", () => {
-    const allowed = readFileSync(join(REPO, ".dockerignore"), "utf8")
+    const allowed = readFileSync(join(REPO_ROOT, ".dockerignore"), "utf8")
       .split("\n")
       .filter((l) => l.startsWith("!"))
       .map((l) => l.slice(1).replace(/\/\*\*$/, ""));
@@ -175,11 +176,11 @@ describe("production image build, replayed outside Docker", () => {
     const rt = stageDir(final.name);
     expect(existsSync(join(rt, "app/dist/main.js"))).toBe(true);
     expect(existsSync(join(rt, "app/src")), "sources stay out of the image").toBe(false);
-    const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8"));
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8"));
     for (const dep of Object.keys(pkg.dependencies))
       expect(existsSync(join(rt, "node_modules", dep)), dep).toBe(true);
     // Dev-only per the lockfile (a devDependency may also be a production transitive dependency, e.g. @types/node).
-    const lock = JSON.parse(readFileSync(join(REPO, "package-lock.json"), "utf8")) as {
+    const lock = JSON.parse(readFileSync(join(REPO_ROOT, "package-lock.json"), "utf8")) as {
       packages: Record<string, { dev?: boolean }>;
     };
     const devOnly = Object.entries(lock.packages).filter(

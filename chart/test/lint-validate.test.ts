@@ -6,17 +6,15 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import {
-  CHART,
-  ciValues,
-  HTTPROUTE_CRD,
   helm,
   helmRun,
-  httpRouteValidate,
   KUBE_VERSION,
   kubernetesValidate,
   parseManifests,
   templateArgs,
-} from "./support.js";
+} from "../../test/helm.js";
+import { CHART } from "../../test/paths.js";
+import { ciValues, HTTPROUTE_CRD, httpRouteValidate } from "./support.js";
 
 const run = promisify(execFile);
 

@@ -4,20 +4,22 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { adapterRules, expandMetricsQuery } from "../../alerts/test/adapter.js";
-import { selectors } from "../../alerts/test/promql.js";
-import { JOB_SELECTOR, JOB_VALUE, loadGroups, RULE_FILES, type RuleGroup } from "../../alerts/test/rules.js";
-import { scratchDir } from "../../app/test/support/scratch.js";
-import { requirePromtool } from "../../app/test/support/tools.js";
-import { CRD_DIR, type CrdValidator, crdValidator, requireCrdDir } from "./crd.js";
-import { CHART, ciValues, helm, type K8sObject, REPO, type Rendered, render } from "./support.js";
+import { adapterRules, expandMetricsQuery } from "../../test/adapter-rules.js";
+import { JOB_SELECTOR, JOB_VALUE, loadGroups, RULE_FILES, type RuleGroup } from "../../test/alert-rules.js";
+import { CRD_DIR, type CrdValidator, crdValidator, requireCrdDir } from "../../test/crd.js";
+import { helm, type K8sObject, type Rendered, render } from "../../test/helm.js";
+import { CHART, REPO_ROOT } from "../../test/paths.js";
+import { selectors } from "../../test/promql.js";
+import { scratchDir } from "../../test/scratch.js";
+import { requirePromtool } from "../../test/tools.js";
+import { ciValues } from "./support.js";
 
 const promtool = requirePromtool();
 const SM_CRD = "monitoring.coreos.com_servicemonitors.yaml";
 const PR_CRD = "monitoring.coreos.com_prometheusrules.yaml";
 const crds = requireCrdDir([SM_CRD, PR_CRD]);
 
-const DASHBOARDS = join(REPO, "dashboards/generated");
+const DASHBOARDS = join(REPO_ROOT, "dashboards/generated");
 const dashboardFiles = readdirSync(DASHBOARDS)
   .filter((f) => f.endsWith(".json"))
   .sort();
@@ -43,7 +45,7 @@ const jobMatchers = (groups: RuleGroup[]) =>
 describe("chart/files holds exact copies of the rule files and the generated dashboards", () => {
   const pairs = [
     {
-      src: join(REPO, "alerts"),
+      src: join(REPO_ROOT, "alerts"),
       copy: join(CHART, "files/alerts"),
       match: (f: string) => f.endsWith(".rules.yml"),
     },
@@ -65,14 +67,14 @@ describe("chart/files holds exact copies of the rule files and the generated das
   );
 
   it("`npm run chart:sync` is the one command; its --check notices drift and a sync repairs it", () => {
-    const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8"));
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8"));
     expect(pkg.scripts["chart:sync"]).toBe("node chart/test/sync-files.mjs");
     const script = join(CHART, "test/sync-files.mjs");
     const sync = (root: string, ...args: string[]) =>
       execFileSync(process.execPath, [script, "--root", root, ...args], { stdio: "pipe", encoding: "utf8" });
     const root = tmp();
     for (const d of ["alerts", "dashboards/generated", "chart/files"])
-      cpSync(join(REPO, d), join(root, d), { recursive: true, filter: (s) => !s.includes("/test") });
+      cpSync(join(REPO_ROOT, d), join(root, d), { recursive: true, filter: (s) => !s.includes("/test") });
     expect(() => sync(root, "--check")).not.toThrow();
 
     writeFileSync(

@@ -12,24 +12,17 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { helm, type K8sObject, type Rendered, render } from "../../test/helm.js";
+import { REPO_ROOT } from "../../test/paths.js";
 import {
   createDatabase,
   freePort,
   type RedisServer,
   requireServices,
   startRedis,
-} from "../../app/test/support/services.js";
-import { findTool } from "../../app/test/support/tools.js";
-import {
-  ciValues,
-  decodeSecret,
-  dockerRuntime,
-  helm,
-  type K8sObject,
-  REPO,
-  type Rendered,
-  render,
-} from "./support.js";
+} from "../../test/services.js";
+import { findTool } from "../../test/tools.js";
+import { ciValues, decodeSecret, dockerRuntime } from "./support.js";
 
 /**
  * "Pod simulation": the container exactly as the chart configures it (command from the image, args, env from the
@@ -88,10 +81,10 @@ function commandLine(container: K8sObject): [string, string[]] {
 /** A read-only directory shaped like the image's WORKDIR: package.json, node_modules, app/dist. */
 function readOnlyWorkdir(): string {
   const dir = mkdtempSync(join(tmpdir(), "zephyr-pod-"));
-  copyFileSync(join(REPO, "package.json"), join(dir, "package.json"));
-  symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
+  copyFileSync(join(REPO_ROOT, "package.json"), join(dir, "package.json"));
+  symlinkSync(join(REPO_ROOT, "node_modules"), join(dir, "node_modules"));
   mkdirSync(join(dir, "app"));
-  symlinkSync(join(REPO, "app/dist"), join(dir, "app/dist"));
+  symlinkSync(join(REPO_ROOT, "app/dist"), join(dir, "app/dist"));
   chmodSync(join(dir, "app"), 0o555);
   chmodSync(dir, 0o555);
   return dir;
@@ -99,10 +92,10 @@ function readOnlyWorkdir(): string {
 
 function ensureBuilt() {
   // The global setup builds already; this keeps the file runnable on its own.
-  const main = join(REPO, "app/dist/main.js");
-  const src = join(REPO, "app/src/main.ts");
+  const main = join(REPO_ROOT, "app/dist/main.js");
+  const src = join(REPO_ROOT, "app/src/main.ts");
   if (!existsSync(main) || statSync(main).mtimeMs < statSync(src).mtimeMs) {
-    execFileSync("npm", ["run", "--silent", "build"], { cwd: REPO, stdio: "inherit" });
+    execFileSync("npm", ["run", "--silent", "build"], { cwd: REPO_ROOT, stdio: "inherit" });
   }
 }
 

@@ -3,18 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import {
-  appDefaultPort,
-  CHART,
-  ciValues,
-  decodeSecret,
-  helm,
-  helmRun,
-  type K8sObject,
-  type Rendered,
-  render,
-  templateArgs,
-} from "./support.js";
+import { helm, helmRun, type K8sObject, type Rendered, render, templateArgs } from "../../test/helm.js";
+import { CHART } from "../../test/paths.js";
+import { appDefaultPort, ciValues, decodeSecret } from "./support.js";
 
 // Rendered once per values file: helm template is the slow part, every assertion reads the same output.
 const sets: Record<string, Rendered> = {};

@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { Ajv } from "ajv";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { CHART, ciValues, helm, helmRun, templateArgs } from "./support.js";
+import { helm, helmRun, templateArgs } from "../../test/helm.js";
+import { CHART } from "../../test/paths.js";
+import { ciValues } from "./support.js";
 
 const valuesText = readFileSync(join(CHART, "values.yaml"), "utf8");
 const values = parse(valuesText) as Record<string, unknown>;

@@ -4,13 +4,20 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { metricNames, ranges, selectors } from "../../alerts/test/promql.js";
-import { loadGroups } from "../../alerts/test/rules.js";
-import { scratchDir } from "../../app/test/support/scratch.js";
-import { requirePromtool } from "../../app/test/support/tools.js";
+import { loadGroups } from "../../test/alert-rules.js";
+import {
+  dashboards,
+  files,
+  panelsOf,
+  queriesOf,
+  SUBSTITUTE,
+  substituteVariables,
+} from "../../test/dashboard-queries.js";
+import { metricNames, ranges, selectors } from "../../test/promql.js";
+import { scratchDir } from "../../test/scratch.js";
+import { requirePromtool } from "../../test/tools.js";
 import { DATASOURCE } from "../src/common.js";
 import { GENERATED_DIR, writeDashboards } from "../src/generate.js";
-import { dashboards, files, panelsOf, queriesOf, SUBSTITUTE, substituteVariables } from "./queries.js";
 
 const promtool = requirePromtool();
 const recorded = new Set(

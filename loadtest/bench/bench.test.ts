@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { requireServices } from "../../app/test/support/services.js";
+import { requireServices } from "../../test/services.js";
 
 /**
  * Runs the benchmark harness in --quick mode so it cannot rot: every section must produce its figures and the

@@ -9,8 +9,8 @@ import {
   type RedisServer,
   startPostgres,
   startRedis,
-} from "../../app/test/support/services.js";
-import { api, spawnZephyr as spawnZephyrProcess, type ZephyrProcess } from "../../app/test/support/zephyr.js";
+} from "../../test/services.js";
+import { api, spawnZephyr as spawnZephyrProcess, type ZephyrProcess } from "../../test/zephyr.js";
 import { Histogram } from "./hist.js";
 import { renderReport } from "./report.js";
 
@@ -905,7 +905,7 @@ async function main() {
   meta.versions.postgres = (
     (
       await (async () => {
-        const { sql } = await import("../../app/test/support/services.js");
+        const { sql } = await import("../../test/services.js");
         return sql<{ v: string }>(need(pg).url, "select version() as v");
       })()
     )[0]?.v ?? "?"

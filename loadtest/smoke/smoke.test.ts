@@ -1,8 +1,8 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDatabase, freePort, requireServices } from "../../app/test/support/services.js";
-import { spawnZephyr, type ZephyrProcess } from "../../app/test/support/zephyr.js";
+import { createDatabase, freePort, requireServices } from "../../test/services.js";
+import { spawnZephyr, type ZephyrProcess } from "../../test/zephyr.js";
 import { LOADTEST_DIR, runSmoke, type SmokeResult } from "./runner.js";
 
 /**

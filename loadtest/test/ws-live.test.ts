@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDatabase, requireServices } from "../../app/test/support/services.js";
-import { api, spawnZephyr, type ZephyrProcess } from "../../app/test/support/zephyr.js";
+import { createDatabase, requireServices } from "../../test/services.js";
+import { api, spawnZephyr, type ZephyrProcess } from "../../test/zephyr.js";
 import { connectWsSio, type WsSioClient } from "../node/ws-client.js";
 
 /** The framing client over `ws` against a real compiled Zephyr with PostgreSQL and Redis. */

@@ -7,10 +7,11 @@ import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { REPO_ROOT } from "../../../test/paths.js";
+import { freePort } from "../../../test/services.js";
+import { requireTool } from "../../../test/tools.js";
+import { waitFor } from "../../../test/zephyr.js";
 import { loadConfig } from "../../src/config/index.js";
-import { freePort } from "../support/services.js";
-import { requireTool } from "../support/tools.js";
-import { REPO_ROOT, waitFor } from "../support/zephyr.js";
 import { dockerStages, interpolateAll, type Json, requireSchema, validator } from "./support.js";
 
 /**

@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { dirname, join, posix, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "../support/services.js";
-import { REPO_ROOT, waitFor } from "../support/zephyr.js";
+import { REPO_ROOT } from "../../../test/paths.js";
+import { freePort } from "../../../test/services.js";
+import { waitFor } from "../../../test/zephyr.js";
 import { dockerStages, type Json, readYaml } from "./support.js";
 
 /**

@@ -6,18 +6,19 @@ import { join, resolve } from "node:path";
 import { io as ioClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse } from "yaml";
-import { loadConfig } from "../../src/config/index.js";
-import type { LiveResults } from "../../src/realtime/contract.js";
+import { REPO_ROOT } from "../../../test/paths.js";
 import {
   createDatabase,
   freePort,
   type RedisServer,
   requireServices,
   startRedis,
-} from "../support/services.js";
-import { type Client, call } from "../support/sockets.js";
-import { requireTool } from "../support/tools.js";
-import { REPO_ROOT, spawnZephyr, waitFor, type ZephyrProcess } from "../support/zephyr.js";
+} from "../../../test/services.js";
+import { type Client, call } from "../../../test/sockets.js";
+import { requireTool } from "../../../test/tools.js";
+import { spawnZephyr, waitFor, type ZephyrProcess } from "../../../test/zephyr.js";
+import { loadConfig } from "../../src/config/index.js";
+import type { LiveResults } from "../../src/realtime/contract.js";
 import { interpolateAll, type Json } from "./support.js";
 
 /**

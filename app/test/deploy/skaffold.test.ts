@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, posix, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { crdValidator, requireCrdDir } from "../../../chart/test/crd.js";
+import { crdValidator, requireCrdDir } from "../../../test/crd.js";
 import {
   helm,
   helmRun,
@@ -12,8 +12,8 @@ import {
   KUBE_VERSION,
   kubernetesValidate,
   parseManifests,
-} from "../../../chart/test/support.js";
-import { REPO_ROOT } from "../support/zephyr.js";
+} from "../../../test/helm.js";
+import { REPO_ROOT } from "../../../test/paths.js";
 import { dockerStages, type Json, readYaml, requireSchema, validator } from "./support.js";
 
 /**

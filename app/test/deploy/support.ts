@@ -1,27 +1,17 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Ajv, type ErrorObject } from "ajv";
 import * as ajvFormats from "ajv-formats";
 import { parse } from "yaml";
-import { inCI } from "../support/tools.js";
-import { REPO_ROOT } from "../support/zephyr.js";
-
-/** Schemas shared between the projects; the repository is cloned next to shared/. */
-export const SHARED_SCHEMAS = resolve(REPO_ROOT, "../shared/schemas");
+import { REPO_ROOT } from "../../../test/paths.js";
+import { requireShared } from "../../../test/shared.js";
 
 export type Json = Record<string, any>;
 
-/**
- * A JSON schema from shared/schemas. A laptop without shared/ skips with a message; in CI a missing schema would
- * silently turn validation off, so it throws.
- */
+/** A JSON schema from shared/schemas, or undefined after skipOrFail (test/tools.ts) when it is not there. */
 export function requireSchema(relPath: string): Json | undefined {
-  const file = resolve(SHARED_SCHEMAS, relPath);
-  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as Json;
-  const msg = `schema ${file} not found (clone the repository next to shared/)`;
-  if (inCI) throw new Error(msg);
-  console.warn(`SKIPPING: ${msg}`);
-  return undefined;
+  const [file] = requireShared(`schemas/${relPath}`) ?? [];
+  return file ? (JSON.parse(readFileSync(file, "utf8")) as Json) : undefined;
 }
 
 /**

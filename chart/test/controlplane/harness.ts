@@ -12,7 +12,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { requireTool } from "../../../app/test/support/tools.js";
+import { requireTool } from "../../../test/tools.js";
 
 export const REPO = resolve(import.meta.dirname, "../../..");
 export const BIN = join(REPO, "bin");

@@ -5,9 +5,19 @@ import { existsSync } from "node:fs";
 export const inCI = process.env.CI === "true" || process.env.CI === "1";
 
 /**
- * Resolves an external tool (helm, promtool, redis-server …). In CI a missing tool is an error; on a laptop
- * the caller gets `undefined` and should `describe.skipIf(!tool)` with the printed reason.
+ * The one convention for anything a test needs from outside the repository (a tool, a service, a file of
+ * ../shared): on a laptop it prints `SKIPPING: <what> (<hint>)` and returns undefined, and the caller skips the
+ * tests that need it; under CI=true it throws, so the run fails instead of silently testing less. Every
+ * `require*` helper of the kit goes through here.
  */
+export function skipOrFail(what: string, hint: string): undefined {
+  const msg = `${what} (${hint})`;
+  if (inCI) throw new Error(msg);
+  console.warn(`SKIPPING: ${msg}`);
+  return undefined;
+}
+
+/** Where an external tool is (the first existing candidate, else PATH), or undefined. Never skips or fails. */
 export function findTool(name: string, candidates: string[] = []): string | undefined {
   for (const c of candidates) if (existsSync(c)) return c;
   try {
@@ -17,17 +27,13 @@ export function findTool(name: string, candidates: string[] = []): string | unde
   }
 }
 
+/** An external tool (helm, promtool, nginx …), or undefined after {@link skipOrFail}. */
 export function requireTool(
   name: string,
   candidates: string[] = [],
   hint = "run `make test`, which installs it",
 ): string | undefined {
-  const found = findTool(name, candidates);
-  if (found) return found;
-  const msg = `required tool '${name}' not found (${hint})`;
-  if (inCI) throw new Error(msg);
-  console.warn(`SKIPPING: ${msg}`);
-  return undefined;
+  return findTool(name, candidates) ?? skipOrFail(`required tool '${name}' not found`, hint);
 }
 
 /** promtool from Debian's prometheus package, which .ci/setup.d/10-apt.sh installs. */

@@ -1,8 +1,8 @@
-/** The generated dashboards as data, for the tests here and the live-Prometheus test. */
+/** The generated dashboards as data, for the dashboards' tests and the live-Prometheus test of alerts/. */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { DATASOURCE } from "../src/common.js";
-import { GENERATED_DIR } from "../src/generate.js";
+import { DATASOURCE } from "../dashboards/src/common.js";
+import { GENERATED_DIR } from "../dashboards/src/generate.js";
 
 export interface Target {
   expr?: string;

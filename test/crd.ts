@@ -1,25 +1,16 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Ajv, type ErrorObject } from "ajv";
 import * as ajvFormats from "ajv-formats";
 import { parse } from "yaml";
-import { inCI } from "../../app/test/support/tools.js";
-import { REPO } from "./support.js";
+import { requireShared, SHARED_DIR } from "./shared.js";
 
-/** CRD schemas shared between the projects; the repository is cloned next to shared/. */
-export const CRD_DIR = resolve(REPO, "../shared/schemas/crds");
+/** CRD schemas shared between the projects (shared/schemas/crds). */
+export const CRD_DIR = join(SHARED_DIR, "schemas/crds");
 
-/**
- * The directory when every named CRD file is there. A laptop without shared/ skips with a message; in CI a
- * missing schema would silently turn validation off, so it throws.
- */
+/** The CRD directory when every named CRD file is there, or undefined after skipOrFail (see tools.ts). */
 export function requireCrdDir(files: string[]): string | undefined {
-  const missing = files.filter((f) => !existsSync(join(CRD_DIR, f)));
-  if (missing.length === 0) return CRD_DIR;
-  const msg = `CRD schemas ${missing.join(", ")} not found in ${CRD_DIR} (clone the repository next to shared/)`;
-  if (inCI) throw new Error(msg);
-  console.warn(`SKIPPING: ${msg}`);
-  return undefined;
+  return requireShared(...files.map((f) => `schemas/crds/${f}`)) && CRD_DIR;
 }
 
 type Schema = Record<string, any>;

@@ -1,39 +1,13 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import { ALERTS_DIR } from "../../test/alert-rules.js";
 
-export const ALERTS_DIR = fileURLToPath(new URL("..", import.meta.url));
-export const RULE_FILES = readdirSync(ALERTS_DIR)
-  .filter((f) => f.endsWith(".rules.yml"))
-  .map((f) => join(ALERTS_DIR, f));
+/** The promtool rule unit tests as data, for the conventions promtool.test.ts checks. */
+
 export const TEST_FILES = readdirSync(join(ALERTS_DIR, "tests"))
   .filter((f) => f.endsWith(".yml"))
   .map((f) => join(ALERTS_DIR, "tests", f));
-
-/**
- * The one job selector. The ServiceMonitor's job label, the rules and the adapter rule agree on it; a deployment
- * that scrapes Zephyr under another job replaces this exact text (the chart does so when rendering).
- */
-export const JOB_SELECTOR = 'job="zephyr"';
-export const JOB_VALUE = "zephyr";
-
-export interface Rule {
-  alert?: string;
-  record?: string;
-  expr: string;
-  for?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
-export interface RuleGroup {
-  name: string;
-  rules: Rule[];
-}
-
-export function loadGroups(): RuleGroup[] {
-  return RULE_FILES.flatMap((f) => (parse(readFileSync(f, "utf8")) as { groups: RuleGroup[] }).groups);
-}
 
 export interface AlertTestCase {
   eval_time: string;

@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { Writable } from "node:stream";
-import { loadConfig } from "../../src/config/index.js";
-import { createLogger } from "../../src/logging/index.js";
-import { createZephyr, type Zephyr } from "../../src/server.js";
+import { loadConfig } from "../app/src/config/index.js";
+import { createLogger } from "../app/src/logging/index.js";
+import { createZephyr, type Zephyr } from "../app/src/server.js";
+import { REPO_ROOT } from "./paths.js";
 
-export const REPO_ROOT = resolve(import.meta.dirname, "../../..");
 export const MAIN_JS = resolve(REPO_ROOT, "app/dist/main.js");
 /**
  * Test files run in parallel against one shared Redis: each worker gets its own key prefix, so one file's rate

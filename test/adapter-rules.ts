@@ -1,7 +1,8 @@
+/** prometheus-adapter's rules (alerts/prometheus-adapter-values.yaml) as data, for the alerts' and the chart's tests. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { ALERTS_DIR } from "./rules.js";
+import { ALERTS_DIR } from "./alert-rules.js";
 
 export const ADAPTER_VALUES = join(ALERTS_DIR, "prometheus-adapter-values.yaml");
 

@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { findTool, inCI } from "./tools.js";
+import { findTool, skipOrFail } from "./tools.js";
 
 /**
  * Throwaway PostgreSQL and Redis servers for tests: real binaries on free loopback ports, data in temp
@@ -43,13 +43,14 @@ export function redisAvailable(): boolean {
   return Boolean(findTool("redis-server"));
 }
 
-/** Fails in CI, warns on a laptop; returns whether the suite can run. */
+/** Whether the suite can run: the servers are installed, or false after {@link skipOrFail}. */
 export function requireServices(...names: Array<"postgres" | "redis">): boolean {
   const missing = names.filter((n) => (n === "postgres" ? !postgresAvailable() : !redisAvailable()));
   if (missing.length === 0) return true;
-  const msg = `required services not installed: ${missing.join(", ")} (run \`make test\`, which installs them)`;
-  if (inCI) throw new Error(msg);
-  console.warn(`SKIPPING: ${msg}`);
+  skipOrFail(
+    `required services not installed: ${missing.join(", ")}`,
+    "run `make test`, which installs them",
+  );
   return false;
 }
 
