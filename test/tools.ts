@@ -17,8 +17,16 @@ export function skipOrFail(what: string, hint: string): undefined {
   return undefined;
 }
 
+/**
+ * Tools to treat as missing, comma-separated (`ZEPHYR_HIDE_TOOLS=helm,promtool`): most are found at fixed paths
+ * (bin/, /usr/bin, /usr/lib/postgresql/…), so stripping PATH does not hide them, and this is how to watch a file
+ * skip (or, under CI=true, fail) without uninstalling anything. `initdb` hides PostgreSQL, `redis-server` Redis.
+ */
+const hidden = new Set((process.env.ZEPHYR_HIDE_TOOLS ?? "").split(",").map((t) => t.trim()));
+
 /** Where an external tool is (the first existing candidate, else PATH), or undefined. Never skips or fails. */
 export function findTool(name: string, candidates: string[] = []): string | undefined {
+  if (hidden.has(name)) return undefined;
   for (const c of candidates) if (existsSync(c)) return c;
   try {
     return execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim() || undefined;

@@ -1,17 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { K8sObject } from "../../test/helm.js";
-import { BIN, CHART, REPO_ROOT } from "../../test/paths.js";
-import { requireTool, skipOrFail } from "../../test/tools.js";
+import { CHART, REPO_ROOT } from "../../test/paths.js";
 
 /** What only the chart's own tests use; helm itself is in test/helm.ts, shared with skaffold.yaml's test. */
-
-const hint = "run `bash .ci/setup`, which builds/installs it into bin/";
-export const HTTPROUTE_CRD = join(REPO_ROOT, ".cache/gateway-api/httproutes.yaml");
-/** httproute-validate and the HTTPRoute CRD it checks against: .ci/setup.d/42-httproute-validate.sh installs both. */
-export const httpRouteValidate = existsSync(HTTPROUTE_CRD)
-  ? requireTool("httproute-validate", [join(BIN, "httproute-validate")], hint)
-  : skipOrFail(`the HTTPRoute CRD ${HTTPROUTE_CRD} that httproute-validate checks against is missing`, hint);
 
 /** Every chart/ci/*-values.yaml by short name (minimal, ingress, …). */
 export const ciValues: Record<string, string> = Object.fromEntries(

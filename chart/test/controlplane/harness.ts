@@ -12,12 +12,11 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { CRD_DIR, requireCrdDir } from "../../../test/crd.js";
 import { requireTool } from "../../../test/tools.js";
 
 export const REPO = resolve(import.meta.dirname, "../../..");
 export const BIN = join(REPO, "bin");
-/** The Prometheus-Operator CRDs the monitoring templates must be accepted by (shared/ sits next to the repo). */
-export const CRD_DIR = resolve(REPO, "../shared/schemas/crds");
 const STAGES = join(import.meta.dirname, "kwok-stages.yaml");
 
 const hint = "run `bash .ci/setup` (its 50-controlplane.sh step builds the control plane into bin/)";
@@ -29,6 +28,12 @@ export const tools = {
   scheduler: requireTool("kube-scheduler", [join(BIN, "kube-scheduler")], hint),
   kwok: requireTool("kwok", [join(BIN, "kwok")], hint),
   openssl: requireTool("openssl", [], "apt-get install openssl"),
+  /** The Prometheus-Operator CRDs the monitoring templates must be accepted by. */
+  crds: requireCrdDir([
+    "monitoring.coreos.com_servicemonitors.yaml",
+    "monitoring.coreos.com_prometheusrules.yaml",
+    "monitoring.coreos.com_podmonitors.yaml",
+  ]),
 };
 export const toolsPresent = Object.values(tools).every(Boolean);
 
