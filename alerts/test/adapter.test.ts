@@ -83,8 +83,8 @@ describe("prometheus-adapter values", () => {
         },
       ],
     };
-    writeFileSync(join(dir, "adapter.test.yml"), stringify(test));
-    const result = await promisify(execFile)(promtool as string, ["test", "rules", "adapter.test.yml"], {
+    writeFileSync(join(dir, "adapter.promtool.yml"), stringify(test));
+    const result = await promisify(execFile)(promtool as string, ["test", "rules", "adapter.promtool.yml"], {
       cwd: dir,
       encoding: "utf8",
     }).catch((e: { stdout?: string; stderr?: string }) => ({

@@ -7,7 +7,7 @@ import { ALERTS_DIR, JOB_SELECTOR, JOB_VALUE, loadGroups, RULE_FILES } from "../
 import { metricNames, selectors } from "../../test/promql.js";
 import { scratchDir } from "../../test/scratch.js";
 import { requirePromtool } from "../../test/tools.js";
-import { durationMs, githubAnchors, loadTestFiles, TEST_FILES } from "./promtool-tests.js";
+import { durationMs, githubAnchors, loadTestFiles, TEST_FILES } from "./promtool-cases.js";
 
 const promtool = requirePromtool();
 
@@ -56,12 +56,12 @@ describe.skipIf(!promtool).concurrent("promtool", () => {
       const target = join(dir, f.slice(ALERTS_DIR.length));
       let text = readFileSync(f, "utf8").replaceAll(JOB_SELECTOR, other);
       // Expected alert labels carry the job value in YAML form (job: zephyr).
-      if (f.endsWith(".test.yml")) text = text.replaceAll(`job: ${JOB_VALUE}`, "job: live-polls");
+      if (f.endsWith(".promtool.yml")) text = text.replaceAll(`job: ${JOB_VALUE}`, "job: live-polls");
       text = text.replaceAll(`(job ${JOB_VALUE})`, "(job live-polls)");
       writeFileSync(target, text);
     }
     const r = await testRules(
-      TEST_FILES.map((f) => join("tests", basename(f))),
+      TEST_FILES.map((f) => join("promtool-tests", basename(f))),
       dir,
     );
     expect(r.ok, r.output).toBe(true);

@@ -5,9 +5,11 @@ import { ALERTS_DIR } from "../../test/alert-rules.js";
 
 /** The promtool rule unit tests as data, for the conventions promtool.test.ts checks. */
 
-export const TEST_FILES = readdirSync(join(ALERTS_DIR, "tests"))
-  .filter((f) => f.endsWith(".yml"))
-  .map((f) => join(ALERTS_DIR, "tests", f));
+/** promtool's rule unit tests: alerts/promtool-tests/*.promtool.yml (the vitest files are in alerts/test/). */
+export const PROMTOOL_TESTS_DIR = join(ALERTS_DIR, "promtool-tests");
+export const TEST_FILES = readdirSync(PROMTOOL_TESTS_DIR)
+  .filter((f) => f.endsWith(".promtool.yml"))
+  .map((f) => join(PROMTOOL_TESTS_DIR, f));
 
 export interface AlertTestCase {
   eval_time: string;
