@@ -1,6 +1,6 @@
 /**
  * helm install/upgrade/rollback/test/uninstall of chart/ against a real kube-apiserver 1.37 with the real
- * controllers and kwok's fake nodes (see harness.ts): what schemas and `helm template` cannot see — defaulting and
+ * controllers and kwok's fake nodes (see cluster.ts): what schemas and `helm template` cannot see — defaulting and
  * pruning by the server, immutable fields, hook Jobs that must complete, rollouts of new ReplicaSets, CRDs.
  * One control plane for the file; each test has its own namespace.
  *
@@ -11,18 +11,13 @@ import { execFile } from "node:child_process";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import {
-  type ControlPlane,
-  type KObject,
-  REPO,
-  startControlPlane,
-  tools,
-  toolsPresent,
-  type WatchEvent,
-  waitFor,
-} from "./harness.js";
+import { REPO_ROOT } from "../../../test/paths.js";
+import { type ControlPlane, startControlPlane } from "./cluster.js";
+import type { KObject, WatchEvent } from "./kube-api.js";
+import { tools, toolsPresent } from "./requirements.js";
+import { waitFor } from "./wait.js";
 
-const CHART = resolve(process.env.CONTROLPLANE_CHART ?? join(REPO, "chart"));
+const CHART = resolve(process.env.CONTROLPLANE_CHART ?? join(REPO_ROOT, "chart"));
 const values = (name: string) => join(CHART, "ci", `${name}-values.yaml`);
 /** The kube-apiserver version .ci/setup.d/50-controlplane.sh pins. */
 const KUBE_VERSION = "v1.37.2";
@@ -43,7 +38,7 @@ function helm(args: string[], timeoutMs = 240_000): Promise<HelmResult> {
     execFile(
       tools.helm as string,
       args,
-      { env: cp.env, cwd: REPO, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      { env: cp.env, cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
         done({ code, stdout, stderr });
@@ -161,21 +156,12 @@ const isReady = (p: KObject) =>
   p.status?.phase === "Running" &&
   (p.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
 
-const sel = (labels: Record<string, string>) =>
-  encodeURIComponent(
-    Object.entries(labels)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(","),
-  );
-
 const serverPods = (ns: string, release: string) =>
-  cp.api.list(
-    `/api/v1/namespaces/${ns}/pods?labelSelector=${sel({ [INSTANCE]: release, "app.kubernetes.io/component": "server" })}`,
-  );
+  cp.api.list("v1", "Pod", ns, { [INSTANCE]: release, "app.kubernetes.io/component": "server" });
 
 async function deploymentSettled(ns: string, name: string, replicas: number) {
   return waitFor(`${ns}/${name} settled at ${replicas} ready replicas`, async () => {
-    const d = await cp.api.get(`/apis/apps/v1/namespaces/${ns}/deployments/${name}`);
+    const d = await cp.api.get("apps/v1", "Deployment", ns, name);
     const s = d.status ?? {};
     return (
       d.spec.replicas === replicas &&
@@ -190,7 +176,7 @@ async function deploymentSettled(ns: string, name: string, replicas: number) {
 }
 
 async function expectJobComplete(ns: string, name: string, image: string) {
-  const job = await cp.api.get(`/apis/batch/v1/namespaces/${ns}/jobs/${name}`);
+  const job = await cp.api.get("batch/v1", "Job", ns, name);
   expect(job.status?.succeeded).toBe(1);
   expect(job.status?.conditions?.find((c: any) => c.type === "Complete")?.status).toBe("True");
   expect(job.spec.template.spec.containers[0].image).toBe(image);
@@ -220,9 +206,9 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
   it(
     "serves the pinned Kubernetes version, so helm's kubeVersion check sees a real cluster",
     async () => {
-      const v = await cp.api.get<{ gitVersion: string }>("/version");
+      const v = await cp.api.version();
       expect(v.gitVersion).toBe(KUBE_VERSION);
-      const nodes = await cp.api.list("/api/v1/nodes");
+      const nodes = await cp.api.list("v1", "Node");
       expect(new Set(nodes.map((n) => n.metadata.labels["topology.kubernetes.io/zone"])).size).toBe(3);
     },
     TEST_TIMEOUT,
@@ -251,15 +237,15 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       );
       await expectStoredAsRendered(objects, ns);
 
-      const svc = await cp.api.get(`/api/v1/namespaces/${ns}/services/zephyr`);
+      const svc = await cp.api.get("v1", "Service", ns, "zephyr");
       expect(svc.spec.sessionAffinity).toBe("ClientIP");
       expect(svc.spec.sessionAffinityConfig).toEqual({ clientIP: { timeoutSeconds: 10800 } });
 
-      const hpa = await cp.api.get(`/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers/zephyr`);
+      const hpa = await cp.api.get("autoscaling/v2", "HorizontalPodAutoscaler", ns, "zephyr");
       expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: "zephyr" });
       expect(hpa.spec.metrics.map((m: any) => m.type)).toEqual(["Resource", "Pods"]);
       expect(hpa.spec.metrics[1].pods.metric.name).toBe("websocket_connections_current");
-      const pdb = await cp.api.get(`/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/zephyr`);
+      const pdb = await cp.api.get("policy/v1", "PodDisruptionBudget", ns, "zephyr");
       expect(pdb.spec.maxUnavailable).toBe(1);
       expect(pdb.spec.unhealthyPodEvictionPolicy).toBe("AlwaysAllow");
 
@@ -271,7 +257,7 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       expect(pods.filter(isReady)).toHaveLength(2);
       expect(pods.every((p) => cp.nodes.some((n) => n.name === p.spec.nodeName))).toBe(true);
       await waitFor("PDB status", async () => {
-        const p = await cp.api.get(`/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/zephyr`);
+        const p = await cp.api.get("policy/v1", "PodDisruptionBudget", ns, "zephyr");
         return p.status?.currentHealthy === 2 && p.status?.disruptionsAllowed === 1;
       });
 
@@ -300,17 +286,13 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       // A CRD's structural schema silently prunes fields it does not know: only a stored-vs-rendered diff shows it.
       await expectStoredAsRendered(objects, ns);
 
-      const sm = await cp.api.get(
-        `/apis/monitoring.coreos.com/v1/namespaces/${ns}/servicemonitors/mon-zephyr`,
-      );
+      const sm = await cp.api.get("monitoring.coreos.com/v1", "ServiceMonitor", ns, "mon-zephyr");
       expect(sm.spec.endpoints[0]).toMatchObject({ port: "metrics", interval: "15s", scrapeTimeout: "10s" });
       expect(sm.metadata.labels.release).toBe("kube-prometheus-stack");
-      const svc = await cp.api.get(`/api/v1/namespaces/${ns}/services/mon-zephyr`);
+      const svc = await cp.api.get("v1", "Service", ns, "mon-zephyr");
       expect(svc.spec.ports.find((p: any) => p.name === "metrics")).toMatchObject({ targetPort: "metrics" });
       expect(svc.spec.sessionAffinity).toBe("ClientIP");
-      const pr = await cp.api.get(
-        `/apis/monitoring.coreos.com/v1/namespaces/${ns}/prometheusrules/mon-zephyr`,
-      );
+      const pr = await cp.api.get("monitoring.coreos.com/v1", "PrometheusRule", ns, "mon-zephyr");
       expect(pr.spec.groups.length).toBeGreaterThan(0);
       await deploymentSettled(ns, "mon-zephyr", 2);
       await expectJobComplete(ns, "mon-zephyr-migrate", "ghcr.io/zephyr/zephyr:0.1.0");
@@ -339,18 +321,20 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       const firstPods = await serverPods(ns, rel);
       // Soft topology spread (ScheduleAnyway), scored by the real scheduler over three fake zones.
       expect(new Set(firstPods.map((p) => p.spec.nodeName)).size).toBe(3);
-      const rsPath = `/apis/apps/v1/namespaces/${ns}/replicasets?labelSelector=${sel({ [INSTANCE]: rel })}`;
-      const [rs1] = await cp.api.list(rsPath);
+      const replicaSets = () => cp.api.list("apps/v1", "ReplicaSet", ns, { [INSTANCE]: rel });
+      const [rs1] = await replicaSets();
       if (!rs1) throw new Error("no ReplicaSet after install");
 
       // Watch from the list's resourceVersion: every pod transition during the rollout, in the server's order.
-      const list = await cp.api.get<{ metadata: { resourceVersion: string }; items: KObject[] }>(
-        `/api/v1/namespaces/${ns}/pods?labelSelector=${sel({ [INSTANCE]: rel, "app.kubernetes.io/component": "server" })}`,
-      );
+      const podLabels = { [INSTANCE]: rel, "app.kubernetes.io/component": "server" };
+      const list = await cp.api.listWithVersion("v1", "Pod", ns, podLabels);
       const pods = new Map(list.items.map((p) => [p.metadata.name, p]));
       const samples: { ready: number; total: number }[] = [];
       const w = cp.api.watch(
-        `/api/v1/namespaces/${ns}/pods?labelSelector=${sel({ [INSTANCE]: rel, "app.kubernetes.io/component": "server" })}&resourceVersion=${list.metadata.resourceVersion}`,
+        "v1",
+        "Pod",
+        ns,
+        { labels: podLabels, resourceVersion: list.resourceVersion },
         (e: WatchEvent) => {
           if (e.type === "DELETED") pods.delete(e.object.metadata.name);
           else if (e.type === "ADDED" || e.type === "MODIFIED") pods.set(e.object.metadata.name, e.object);
@@ -383,7 +367,7 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       expect(Math.min(...samples.map((s) => s.ready))).toBe(3);
       expect(Math.max(...samples.map((s) => s.total))).toBe(4);
 
-      const rsAfter = await cp.api.list(rsPath);
+      const rsAfter = await replicaSets();
       expect(rsAfter).toHaveLength(2);
       const rs2 = rsAfter.find((r) => r.metadata.name !== rs1.metadata.name) as KObject;
       expect(rs2.status.readyReplicas).toBe(3);
@@ -391,7 +375,7 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       const ann = (r: KObject) => r.spec.template.metadata.annotations;
       expect(ann(rs2)["checksum/config"]).not.toBe(ann(rs1)["checksum/config"]);
       expect(ann(rs2)["checksum/secret"]).toBe(ann(rs1)["checksum/secret"]);
-      const cm = await cp.api.get(`/api/v1/namespaces/${ns}/configmaps/${name}`);
+      const cm = await cp.api.get("v1", "ConfigMap", ns, name);
       expect(cm.data.LOG_LEVEL).toBe("debug");
       // pre-upgrade hook: the migration ran again (before-hook-creation replaced the Job) and completed.
       await expectJobComplete(ns, `${name}-migrate`, "ghcr.io/zephyr/zephyr:0.1.0");
@@ -409,9 +393,9 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       await helmOk(["rollback", rel, "1", "-n", ns, "--wait", "--timeout", "3m"]);
       const d4 = await deploymentSettled(ns, name, 3);
       expect(d4.spec.template.spec.containers[0].image).toBe("ghcr.io/zephyr/zephyr:0.1.0");
-      expect((await cp.api.get(`/api/v1/namespaces/${ns}/configmaps/${name}`)).data.LOG_LEVEL).toBe("info");
+      expect((await cp.api.get("v1", "ConfigMap", ns, name)).data.LOG_LEVEL).toBe("info");
       // Revision 1's pod template again, so the Deployment scales its original ReplicaSet back up.
-      const rsRolledBack = await cp.api.list(rsPath);
+      const rsRolledBack = await replicaSets();
       expect(rsRolledBack.find((r) => r.metadata.name === rs1.metadata.name)?.status.readyReplicas).toBe(3);
       await expectStoredAsRendered(await manifest(rel, ns, 1), ns);
       const history = JSON.parse((await helmOk(["history", rel, "-n", ns, "-o", "json"])).stdout) as {
@@ -432,10 +416,10 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       const name = "imm-zephyr";
       await install(rel, ns, ["-f", values("minimal")]);
       const get = async () => ({
-        deploy: await cp.api.get(`/apis/apps/v1/namespaces/${ns}/deployments/${name}`),
-        svc: await cp.api.get(`/api/v1/namespaces/${ns}/services/${name}`),
-        pdb: await cp.api.get(`/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/${name}`),
-        job: await cp.api.get(`/apis/batch/v1/namespaces/${ns}/jobs/${name}-migrate`),
+        deploy: await cp.api.get("apps/v1", "Deployment", ns, name),
+        svc: await cp.api.get("v1", "Service", ns, name),
+        pdb: await cp.api.get("policy/v1", "PodDisruptionBudget", ns, name),
+        job: await cp.api.get("batch/v1", "Job", ns, `${name}-migrate`),
       });
       const before = await get();
       // Values a user changes in day-to-day operation, all at once.
@@ -491,7 +475,7 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       ]);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/spec\.selector[^\n]*field is immutable/);
-      const kept = await cp.api.get(`/apis/apps/v1/namespaces/${ns}/deployments/${name}`);
+      const kept = await cp.api.get("apps/v1", "Deployment", ns, name);
       expect(kept.spec.selector).toEqual(before.deploy.spec.selector);
     },
     TEST_TIMEOUT,
@@ -509,16 +493,14 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       const leftovers = async () => {
         const found: string[] = [];
         for (const t of types) {
-          for (const o of await cp.api.list(`${t.path(ns)}?labelSelector=${sel({ [INSTANCE]: rel })}`)) {
+          for (const o of await cp.api.list(t.apiVersion, t.kind, ns, { [INSTANCE]: rel })) {
             found.push(
               `${t.kind}/${o.metadata.name}${t.kind === "Pod" ? `:${o.metadata.labels["app.kubernetes.io/component"]}` : ""}`,
             );
           }
         }
         // helm's own release records are Secrets labelled name=<release>, owner=helm.
-        for (const s of await cp.api.list(
-          `/api/v1/namespaces/${ns}/secrets?labelSelector=${sel({ owner: "helm", name: rel })}`,
-        )) {
+        for (const s of await cp.api.list("v1", "Secret", ns, { owner: "helm", name: rel })) {
           found.push(`helm-release/${s.metadata.name}`);
         }
         return found
@@ -557,9 +539,9 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       for (const rel of ["alpha", "beta"]) {
         const mine = owned.get(rel) as Set<string>;
         const endpoints = await waitFor(`${rel} EndpointSlice with both pods`, async () => {
-          const slices = await cp.api.list(
-            `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=${sel({ "kubernetes.io/service-name": `${rel}-zephyr` })}`,
-          );
+          const slices = await cp.api.list("discovery.k8s.io/v1", "EndpointSlice", ns, {
+            "kubernetes.io/service-name": `${rel}-zephyr`,
+          });
           const names = slices.flatMap((s) =>
             (s.endpoints ?? []).map((e: any) => e.targetRef?.name as string),
           );
