@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { migrations } from "../src/db/migrations/index.js";
+import { migrations } from "../src/storage/migrations/index.js";
 import {
   createDatabase,
   type PostgresServer,
@@ -70,6 +70,8 @@ describe("start-up and configuration", () => {
           roomCode: poll.roomCode,
           counts: [0, 1, 0],
           total: 1,
+          participants: 2,
+          online: 0,
         });
         // the participant's token still works after the restart
         const again = await api(second.url, `/api/polls/${poll.roomCode}/votes`, {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { configMarkdownTable } from "../src/config/docs.js";
-import { ERROR_STATUS } from "../src/errors/index.js";
+import { ERROR_STATUS } from "../src/domain/errors.js";
 import { REPO_ROOT } from "./support/zephyr.js";
 
 const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");

@@ -7,7 +7,7 @@ import { io as ioClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse } from "yaml";
 import { loadConfig } from "../../src/config/index.js";
-import type { LiveResults } from "../../src/realtime/contract.js";
+import type { LiveResults } from "../../src/transports/socket/contract.js";
 import {
   createDatabase,
   freePort,

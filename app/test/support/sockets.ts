@@ -5,7 +5,7 @@ import type {
   ClientToServerEvents,
   LiveResults,
   ServerToClientEvents,
-} from "../../src/realtime/contract.js";
+} from "../../src/transports/socket/contract.js";
 
 export type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 export type LiveClient = Client & {
