@@ -24,7 +24,7 @@ const under =
   (f: string) =>
     dirs.some((d) => f.startsWith(`${d}/`));
 
-export const RULES: Rule[] = [
+const RULES: Rule[] = [
   {
     name: "use cases and domain import no framework or driver",
     applies: under("usecases", "domain"),
@@ -51,7 +51,7 @@ export const RULES: Rule[] = [
 const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"|import\(\s*"([^"]+)"\s*\)/g;
 
 /** Every import of a source text: packages by name, relative paths resolved against app/src. */
-export function importsOf(file: string, text: string): string[] {
+function importsOf(file: string, text: string): string[] {
   const found: string[] = [];
   for (const m of text.matchAll(IMPORT)) {
     const spec = (m[1] ?? m[2]) as string;
@@ -64,7 +64,7 @@ export function importsOf(file: string, text: string): string[] {
   return found;
 }
 
-export function violations(files: Record<string, string>): string[] {
+function violations(files: Record<string, string>): string[] {
   const out: string[] = [];
   for (const [file, text] of Object.entries(files))
     for (const target of importsOf(file, text))

@@ -6,7 +6,7 @@ import type { VoteObserver } from "../usecases/cast-vote.js";
 export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /**
- * Every metric the service exports (the README's metric catalogue lists them). A registry per instance keeps
+ * Every metric the service exports (docs/monitoring.md's metric catalogue is generated from this registry). A registry per instance keeps
  * tests that run several services in one process apart.
  */
 export function createMetrics({ version, poolStats }: { version: string; poolStats: () => PoolStats }) {

@@ -5,7 +5,7 @@ import type { HostInput, JoinInput, VoteInput } from "../../domain/schemas.js";
 export type { LiveResults } from "../../domain/poll.js";
 
 /**
- * The Socket.IO event contract, the one place client and server agree on (README "Real-time API").
+ * The Socket.IO event contract, the one place client and server agree on (docs/realtime-api.md).
  * Every client event carries one payload object and an ack callback; acks are Ack<T>.
  */
 
