@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["{app,chart,alerts,dashboards,loadtest,test}/**/*.test.ts"],
+    include: ["{app,chart,alerts,dashboards,docs,loadtest,test}/**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**"],
     // Real servers, real databases: slow-ish by nature, and the machines have 2 cores.
     testTimeout: 60_000,

@@ -5,7 +5,7 @@ import type {
   ClientToServerEvents,
   LiveResults,
   ServerToClientEvents,
-} from "../app/src/realtime/contract.js";
+} from "../app/src/transports/socket/contract.js";
 
 export type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 export type LiveClient = Client & {

@@ -32,8 +32,8 @@ export async function startZephyr(env: Record<string, string | undefined> = {}):
   });
   const logs: string[] = [];
   const logger = createLogger({
-    level: config.logLevel,
-    instanceId: config.instanceId,
+    level: config.log.level,
+    instanceId: config.log.instanceId,
     destination: new Writable({
       write(chunk, _enc, cb) {
         logs.push(String(chunk));

@@ -1,7 +1,8 @@
-import { ConfigError, loadConfig } from "./config/index.js";
-import { migrate } from "./db/migrations/index.js";
+import { ConfigError, loadConfig, usesPostgres, usesRedis } from "./config/index.js";
 import { createLogger, redactUrlCredentials } from "./logging/index.js";
-import { createZephyr, openDatabase } from "./server.js";
+import { createZephyr } from "./server.js";
+import { migrate } from "./storage/migrations/index.js";
+import { openDatabase } from "./storage/open.js";
 
 /**
  * Entry point. `node app/dist/main.js` serves; `node app/dist/main.js migrate` applies migrations and exits
@@ -18,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const logger = createLogger({ level: config.logLevel, instanceId: config.instanceId });
+  const logger = createLogger({ level: config.log.level, instanceId: config.log.instanceId });
   // A library promise nobody awaited (e.g. a publish while Redis is down) must not take every connection
   // on this instance down with it: log it loudly instead. Synchronous exceptions still end the process.
   process.on("unhandledRejection", (reason) => {
@@ -30,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? "serve";
 
   if (command === "migrate") {
-    const db = await openDatabase(config, logger);
+    const db = await openDatabase(config.database, logger);
     try {
       const result = await migrate(db, logger);
       logger.info(result, "migrations complete");
@@ -47,16 +48,21 @@ async function main(argv: string[]): Promise<number> {
   const zephyr = await createZephyr(config, logger);
   const addr = await zephyr.listen();
   logger.info(
-    { port: addr.port, host: addr.address, database: config.database.kind, redis: Boolean(config.redis) },
+    {
+      port: addr.port,
+      host: addr.address,
+      postgres: usesPostgres(config.database),
+      redis: usesRedis(config.redis),
+    },
     "zephyr listening",
   );
 
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       const hardStop = setTimeout(() => {
-        logger.error({ timeoutMs: config.shutdownTimeoutMs }, "shutdown timed out, exiting");
+        logger.error({ timeoutMs: config.shutdown.timeoutMs }, "shutdown timed out, exiting");
         process.exit(1);
-      }, config.shutdownTimeoutMs);
+      }, config.shutdown.timeoutMs);
       hardStop.unref();
       zephyr.shutdown(signal).then(resolve, resolve);
     };

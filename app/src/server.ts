@@ -1,27 +1,31 @@
 import { readFileSync } from "node:fs";
 import type { Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
+import { createAdaptorServer } from "@hono/node-server";
 import { type Context, Hono } from "hono";
-import type { Redis } from "ioredis";
-import type { Config } from "./config/index.js";
-import { migrate } from "./db/migrations/index.js";
-import { createPgliteDatabase } from "./db/pglite.js";
-import { createPostgresDatabase } from "./db/postgres.js";
-import type { Database } from "./db/types.js";
-import { healthRoutes } from "./health/routes.js";
-import { createHttpApp } from "./http/app.js";
+import { type Config, usesRedis } from "./config/index.js";
 import { createLifecycle, type Lifecycle } from "./lifecycle/shutdown.js";
 import type { Logger } from "./logging/index.js";
-import { createMetrics, type Metrics } from "./metrics/index.js";
-import { createResultsCache } from "./polls/results-cache.js";
-import { pollRoutes } from "./polls/routes.js";
-import { createPollService, type PollService } from "./polls/service.js";
-import { createMemoryRateLimiter, type RateLimiter } from "./ratelimit/index.js";
-import { createRedisRateLimiter } from "./ratelimit/redis.js";
-import { createRealtime, type Realtime } from "./realtime/server.js";
-import { createRedisClient } from "./redis/client.js";
-import { createMemorySessionStore, createRedisSessionStore, type SessionStore } from "./sessions/index.js";
+import { createMetrics, type Metrics, useCaseObserver } from "./metrics/index.js";
+import { createMemoryPresenceStore, createPresence } from "./presence/index.js";
+import { createLimits } from "./ratelimit/index.js";
+import { connectRedis } from "./redis/connections.js";
+import { createRedisPresenceStore } from "./redis/presence-store.js";
+import { createRedisRelay } from "./redis/relay.js";
+import { redisSocketAdapter } from "./redis/socket-adapter.js";
+import { createResults } from "./results/index.js";
+import { createLocalRelay } from "./results/relay.js";
+import { createRetention, type Retention } from "./retention/index.js";
+import type { Database } from "./storage/database.js";
+import { migrate } from "./storage/migrations/index.js";
+import { openDatabase } from "./storage/open.js";
+import { createPollStore } from "./storage/poll-store.js";
+import { createResultsStore } from "./storage/results-store.js";
+import { createHttpApp } from "./transports/http/app.js";
+import { healthRoutes } from "./transports/http/health-routes.js";
+import { pollRoutes } from "./transports/http/poll-routes.js";
+import { createSocketTransport, type SocketTransport } from "./transports/socket/index.js";
+import { createUseCases } from "./usecases/index.js";
 import { createVoteWriter } from "./votes/writer.js";
 
 export const VERSION = readVersion();
@@ -40,241 +44,195 @@ function readVersion(): string {
 export interface Zephyr {
   config: Config;
   db: Database;
-  polls: PollService;
   metrics: Metrics;
   lifecycle: Lifecycle;
-  /** Present once listening. */
-  realtime(): Realtime;
+  sockets: SocketTransport;
+  retention: Retention;
   address(): AddressInfo;
   listen(): Promise<AddressInfo>;
   /** Graceful stop (what SIGTERM does); resolves when everything is closed. */
   shutdown(reason?: string): Promise<void>;
 }
 
-export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
-  const target = config.database;
-  if (target.kind === "pglite") {
-    logger.info({ dataDir: target.dataDir ?? "(memory)" }, "using embedded PGlite database");
-    return createPgliteDatabase({ dataDir: target.dataDir });
-  }
-  const db = createPostgresDatabase({
-    ...target,
-    poolSize: config.dbPoolSize,
-    statementTimeoutMs: config.dbStatementTimeoutMs,
-    connectTimeoutMs: config.dbConnectTimeoutMs,
-    logger,
-  });
-  // Pods often start before the database is reachable (or while it fails over): retry with capped backoff.
-  const deadline = Date.now() + config.dbStartupRetryMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await db.ping(config.dbConnectTimeoutMs);
-      logger.info({ attempt }, "connected to PostgreSQL");
-      return db;
-    } catch (err) {
-      if (Date.now() >= deadline) {
-        await db.close().catch(() => undefined);
-        throw new Error(`PostgreSQL not reachable after ${attempt} attempts: ${(err as Error).message}`);
-      }
-      const wait = Math.min(200 * 2 ** attempt, 5000);
-      logger.warn(
-        { attempt, retryInMs: wait, err: { message: (err as Error).message } },
-        "PostgreSQL not reachable yet",
-      );
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
-}
-
-interface RedisPieces {
-  state: Redis;
-  pub: Redis;
-  sub: Redis;
-}
-
-function connectRedis(config: Config, logger: Logger, metrics: Metrics): RedisPieces | undefined {
-  if (!config.redis) return undefined;
-  const target = config.redis;
-  const make = (name: string) =>
-    createRedisClient(target, { name, logger, onError: () => metrics.redisErrors.inc({ client: name }) });
-  const pieces = { state: make("state"), pub: make("adapter-pub"), sub: make("adapter-sub") };
-  const refresh = () => metrics.redisUp.set(Object.values(pieces).every((c) => c.status === "ready") ? 1 : 0);
-  for (const c of Object.values(pieces))
-    for (const ev of ["ready", "close", "end", "reconnecting"]) c.on(ev, refresh);
-  refresh();
-  return pieces;
-}
-
-/** The composition root: builds every concrete piece from the config and wires them together. */
+/**
+ * The composition root: builds every piece from the config, in the direction data flows (storage → writer →
+ * results → transports), giving each factory only the settings it uses.
+ */
 export async function createZephyr(config: Config, logger: Logger): Promise<Zephyr> {
-  const db = await openDatabase(config, logger);
-  if (config.migrateOnStart) await migrate(db, logger);
+  const db = await openDatabase(config.database, logger);
+  if (config.database.migrateOnStart) await migrate(db, logger);
 
   const metrics = createMetrics({ version: VERSION, poolStats: () => db.poolStats() });
-  const redis = connectRedis(config, logger, metrics);
-  const sessions: SessionStore = redis
-    ? createRedisSessionStore(redis.state, {
-        ttlSeconds: config.sessionTtlSeconds,
-        prefix: `${config.redis?.keyPrefix}:session:`,
-      })
-    : createMemorySessionStore({ ttlSeconds: config.sessionTtlSeconds });
-  const rateLimiter: RateLimiter = redis
-    ? createRedisRateLimiter(redis.state, {
-        prefix: `${config.redis?.keyPrefix}:rl:`,
-        onFallback: () => metrics.redisErrors.inc({ client: "ratelimit" }),
-      })
-    : createMemoryRateLimiter();
+  const redis = usesRedis(config.redis) ? connectRedis(config.redis, logger, metrics) : undefined;
+  const prefix = config.redis.keyPrefix;
+  const redisError = (client: string) => () => metrics.redisErrors.inc({ client });
 
-  // The real-time layer needs the listening http.Server, the writer needs the real-time layer: late-bound.
-  let realtime: Realtime | undefined;
-  const resultsCache = createResultsCache({ ttlMs: config.resultsCacheMs });
-  const writer = createVoteWriter({
-    db,
+  const resultsStore = createResultsStore(db);
+  const presenceStore = redis
+    ? createRedisPresenceStore(redis.state, { prefix })
+    : createMemoryPresenceStore();
+  const results = createResults({
+    store: resultsStore,
+    relay: redis
+      ? createRedisRelay({
+          pub: redis.state,
+          sub: redis.relaySub,
+          channel: `${prefix}:results`,
+          onError: redisError("relay"),
+        })
+      : createLocalRelay(),
+    countOnline: (pollId) => presenceStore.count(pollId),
     logger,
-    maxBatch: config.voteBatch.max,
-    windowMs: config.voteBatch.windowMs,
-    onCommitted: (snapshot) => {
-      resultsCache.offer(snapshot);
-      realtime?.resultsCommitted(snapshot);
-    },
+    ...config.results,
+  });
+  const presence = createPresence({
+    store: presenceStore,
+    publish: (pollId, online) => results.online(pollId, online),
+    onError: redisError("presence"),
+    ...config.presence,
+  });
+  const writer = createVoteWriter({
+    store: resultsStore,
+    results,
+    logger,
+    maxBatch: config.votes.batchMax,
+    windowMs: config.votes.batchWindowMs,
     onBatch: (size) => metrics.voteBatchSize.observe(size),
   });
-  const polls = createPollService({
+  const limits = config.limits;
+  const useCases = createUseCases({
+    polls: createPollStore(db),
+    votes: writer,
+    results,
+    limits: createLimits({
+      rules: {
+        pollCreate: { points: limits.pollCreate, windowMs: limits.windowMs },
+        join: { points: limits.join, windowMs: limits.windowMs },
+        joinPolls: { points: limits.joinPolls, windowMs: limits.windowMs },
+        roomMiss: { points: limits.roomMiss, windowMs: limits.windowMs },
+        vote: { points: limits.vote, windowMs: limits.voteWindowMs },
+      },
+      redis: redis?.state,
+      prefix: `${prefix}:rl`,
+      onFallback: redisError("ratelimit"),
+    }),
+    observer: useCaseObserver(metrics),
+    lookupCacheMs: config.polls.cacheMs,
+    participantCap: config.polls.participantCap,
+  });
+  const retention = createRetention({
     db,
-    writer,
-    resultsCache,
-    lookupCacheMs: config.pollCacheMs,
-    events: { statusChanged: (e) => realtime?.statusChanged(e) },
+    logger,
+    retentionMs: config.polls.retentionDays * 86_400_000,
+    sweepMs: config.polls.retentionSweepMs,
+    onDeleted: (n) => metrics.retentionDeleted.inc(n),
   });
 
-  let server: Server | undefined;
-  let metricsServer: Server | undefined;
+  const closeServer = (s: Server | undefined) =>
+    new Promise<void>((resolve) => (s?.listening ? s.close(() => resolve()) : resolve()));
   const lifecycle = createLifecycle({
     logger,
-    delayMs: config.shutdownDelayMs,
+    delayMs: config.shutdown.delayMs,
     steps: () => [
-      { name: "sockets", run: async () => realtime?.drain(config.drainWindowMs) },
+      { name: "sockets", run: () => sockets.drain(config.shutdown.drainWindowMs) },
       {
         name: "http",
-        run: () =>
-          new Promise<void>((resolve) => {
-            if (!server) return resolve();
-            // close() stops accepting and waits for open connections. Keep-alive clients would keep theirs busy
-            // forever, so every response from now on closes its connection, and idle ones are closed at once.
-            const s = server;
-            s.on("request", (_req, res: ServerResponse) => {
-              res.shouldKeepAlive = false;
-            });
-            s.close(() => resolve());
-            s.closeIdleConnections();
-          }),
-      },
-      { name: "votes", run: () => writer.flush() },
-      { name: "realtime", run: async () => realtime?.close() },
-      {
-        name: "metrics",
-        run: () =>
-          new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())),
-      },
-      {
-        name: "redis",
-        run: async () => {
-          if (!redis) return;
-          await Promise.all(Object.values(redis).map((c) => c.quit().catch(() => c.disconnect())));
+        run: () => {
+          // close() stops accepting and waits for open connections. Keep-alive clients would keep theirs busy
+          // forever, so every response from now on closes its connection, and idle ones are closed at once.
+          server.on("request", (_req, res: ServerResponse) => {
+            res.shouldKeepAlive = false;
+          });
+          const closed = closeServer(server);
+          server.closeIdleConnections();
+          return closed;
         },
       },
+      { name: "votes", run: () => writer.flush() },
+      { name: "presence", run: () => presence.close() },
+      { name: "realtime", run: () => sockets.close() },
+      { name: "results", run: async () => results.close() },
+      { name: "retention", run: () => retention.close() },
+      { name: "metrics", run: () => closeServer(metricsServer) },
+      { name: "redis", run: async () => redis?.quit() },
       { name: "database", run: () => db.close() },
     ],
   });
 
-  const app = createHttpApp({
-    logger,
+  const isDraining = () => lifecycle.draining;
+  const { corsOrigins, bodyLimitBytes, accessLog, trustProxyHops } = config.http;
+  const app = createHttpApp({ logger, metrics, corsOrigins, bodyLimitBytes, accessLog });
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const sockets = createSocketTransport({
+    httpServer: server,
+    socket: config.socket,
+    corsOrigins,
+    trustProxyHops,
+    useCases,
+    results,
+    presence,
     metrics,
-    corsOrigins: config.corsOrigins,
-    bodyLimitBytes: config.bodyLimitBytes,
-    accessLog: config.accessLog,
+    logger,
+    isDraining,
+    adapter: redis
+      ? redisSocketAdapter({ pub: redis.adapterPub, sub: redis.adapterSub, key: prefix, metrics })
+      : undefined,
   });
+
   app.route(
     "/api",
     healthRoutes({
-      instanceId: config.instanceId,
+      instanceId: config.log.instanceId,
       version: VERSION,
       probes: [
         { name: "database", check: () => db.ping() },
         ...(redis ? [{ name: "redis" as const, check: async () => void (await redis.state.ping()) }] : []),
       ],
-      isDraining: () => lifecycle.draining,
-      connections: () => realtime?.connections() ?? 0,
-      usingRedisAdapter: () => realtime?.usingRedisAdapter ?? false,
+      isDraining,
+      connections: sockets.connections,
+      usingRedisAdapter: () => Boolean(redis),
     }),
   );
-  app.route(
-    "/api",
-    pollRoutes({
-      polls,
-      rateLimiter,
-      rateLimit: config.rateLimit,
-      trustProxyHops: config.trustProxyHops,
-      metrics,
-    }),
-  );
+  app.route("/api", pollRoutes({ useCases, trustProxyHops }));
   const metricsHandler = async (c: Context) => {
     c.header("Content-Type", metrics.registry.contentType);
     return c.body(await metrics.registry.metrics());
   };
   app.get("/metrics", metricsHandler);
   // A separate metrics port keeps scrapes off the public listener (NetworkPolicy can then allow only Prometheus).
-  const metricsApp = new Hono().get("/metrics", metricsHandler);
+  const metricsServer =
+    config.http.metricsPort > 0
+      ? (createAdaptorServer({ fetch: new Hono().get("/metrics", metricsHandler).fetch }) as Server)
+      : undefined;
+
+  const listen = (s: Server, port: number) =>
+    new Promise<void>((resolve, reject) => {
+      s.once("error", reject);
+      s.listen(port, config.http.host, () => resolve());
+    });
+  // Node's defaults (5 s keep-alive) are shorter than common load-balancer idle timeouts; a LB reusing a
+  // connection the server just closed produces sporadic 502s.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  const address = () => {
+    const a = server.address();
+    if (!a || typeof a === "string") throw new Error("not listening");
+    return a;
+  };
 
   return {
     config,
     db,
-    polls,
     metrics,
     lifecycle,
-    realtime() {
-      if (!realtime) throw new Error("not listening");
-      return realtime;
-    },
-    address() {
-      const a = server?.address();
-      if (!a || typeof a === "string") throw new Error("not listening");
-      return a;
-    },
+    sockets,
+    retention,
+    address,
     async listen() {
-      if (config.metricsPort > 0) {
-        await new Promise<void>((resolve, reject) => {
-          metricsServer = serve(
-            { fetch: metricsApp.fetch, port: config.metricsPort, hostname: config.host },
-            () => resolve(),
-          ) as Server;
-          metricsServer.once("error", reject);
-        });
-      }
-      const info = await new Promise<AddressInfo>((resolve, reject) => {
-        const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (i) =>
-          resolve(i),
-        ) as Server;
-        server = s;
-        s.once("error", reject);
-        // Node's defaults (5 s keep-alive) are shorter than common load-balancer idle timeouts; a LB reusing a
-        // connection the server just closed produces sporadic 502s.
-        s.keepAliveTimeout = 65_000;
-        s.headersTimeout = 66_000;
-      });
-      realtime = createRealtime({
-        httpServer: server as Server,
-        config,
-        polls,
-        sessions,
-        rateLimiter,
-        metrics,
-        logger,
-        isDraining: () => lifecycle.draining,
-        adapterClients: redis ? { pub: redis.pub, sub: redis.sub } : undefined,
-        onRemoteSnapshot: (snapshot) => resultsCache.offer(snapshot),
-      });
-      return info;
+      if (metricsServer) await listen(metricsServer, config.http.metricsPort);
+      await listen(server, config.http.port);
+      return address();
     },
     shutdown(reason = "shutdown") {
       return lifecycle.shutdown(reason);

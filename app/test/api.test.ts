@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { requireServices } from "../../test/services.js";
 import { api, type RunningZephyr, startZephyr } from "../../test/zephyr.js";
-import { pollRepository } from "../src/polls/repository.js";
-import { ROOM_CODE_ALPHABET } from "../src/polls/tokens.js";
+import { ROOM_CODE_ALPHABET } from "../src/domain/tokens.js";
+import { createPollStore } from "../src/storage/poll-store.js";
 
 const pgUrl = inject("postgresUrl");
 const backends: Array<[string, Record<string, string>]> = [["PGlite (embedded)", {}]];
@@ -17,6 +17,8 @@ describe.each(backends)("HTTP API on %s", (_name, env) => {
       RATE_LIMIT_POLL_CREATE: "100000",
       RATE_LIMIT_JOIN: "100000",
       RATE_LIMIT_ROOM_MISS: "100000",
+      RATE_LIMIT_JOIN_POLLS: "100000",
+      RATE_LIMIT_VOTE: "100000",
     });
     base = z.url;
   });
@@ -168,7 +170,13 @@ describe.each(backends)("HTTP API on %s", (_name, env) => {
     it("returns zero counts for a new poll", async () => {
       const poll = await createPoll();
       const res = await api(base, `/api/polls/${poll.roomCode}/results`);
-      expect(res.body).toEqual({ roomCode: poll.roomCode, counts: [0, 0, 0], total: 0 });
+      expect(res.body).toEqual({
+        roomCode: poll.roomCode,
+        counts: [0, 0, 0],
+        total: 0,
+        participants: 0,
+        online: 0,
+      });
     });
 
     it.each(["ZZZZZZ", "abc", "%27%20OR%201%3D1", "0OIL10", "x".repeat(40)])(
@@ -254,6 +262,8 @@ describe.each(backends)("HTTP API on %s", (_name, env) => {
         roomCode: poll.roomCode,
         counts: [0, 0, 1],
         total: 1,
+        participants: 1,
+        online: 0,
       });
     });
 
@@ -352,6 +362,8 @@ describe.each(backends)("HTTP API on %s", (_name, env) => {
       expect((await api(base, `/api/polls/${poll.roomCode}/results`)).body).toMatchObject({
         counts: [0, 0, 1],
         total: 1,
+        participants: 1,
+        online: 0,
       });
     });
 
@@ -427,7 +439,7 @@ describe.each(backends)("HTTP API on %s", (_name, env) => {
       );
       const before = (await api(base, `/api/polls/${poll.roomCode}/results`)).body.counts;
       await z.zephyr.db.query("UPDATE poll_options SET vote_count = 0 WHERE poll_id = $1", [poll.id]);
-      const rebuilt = await pollRepository.rebuildCounts(z.zephyr.db, poll.id);
+      const rebuilt = await createPollStore(z.zephyr.db).rebuildCounts(poll.id);
       expect(rebuilt).toEqual(before);
       expect(rebuilt.reduce((a, b) => a + b, 0)).toBe(30);
     });

@@ -10,7 +10,7 @@ import {
   startPostgres,
 } from "../../test/services.js";
 import { api, spawnZephyr, waitFor, type ZephyrProcess } from "../../test/zephyr.js";
-import { migrations } from "../src/db/migrations/index.js";
+import { migrations } from "../src/storage/migrations/index.js";
 
 /** The compiled service as separate processes, the way `npm start` and the container run it. */
 
@@ -70,6 +70,8 @@ describe("start-up and configuration", () => {
           roomCode: poll.roomCode,
           counts: [0, 1, 0],
           total: 1,
+          participants: 2,
+          online: 0,
         });
         // the participant's token still works after the restart
         const again = await api(second.url, `/api/polls/${poll.roomCode}/votes`, {

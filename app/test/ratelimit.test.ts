@@ -9,7 +9,7 @@ describe("rate limits per client IP", () => {
   beforeAll(async () => {
     [direct, proxied] = await Promise.all([
       startZephyr({ RATE_LIMIT_POLL_CREATE: "3", RATE_LIMIT_JOIN: "2" }),
-      startZephyr({ RATE_LIMIT_POLL_CREATE: "2", TRUST_PROXY_HOPS: "1" }),
+      startZephyr({ RATE_LIMIT_POLL_CREATE: "2", RATE_LIMIT_JOIN: "2", TRUST_PROXY_HOPS: "1" }),
     ]);
   });
   afterAll(async () => {
@@ -26,12 +26,16 @@ describe("rate limits per client IP", () => {
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 
-  it("limits participant creation separately", async () => {
+  it("limits new participants per address and poll, not across a poll's other addresses", async () => {
     const code = (await api(proxied.url, "/api/polls", { body: poll })).body.roomCode;
-    const join = () => api(direct.url, `/api/polls/${code}/participants`, { body: { nickname: "x" } });
-    // the poll lives in another instance's database: joins answer 404 but still count against the limit
-    const statuses = [(await join()).status, (await join()).status, (await join()).status];
-    expect(statuses).toEqual([404, 404, 429]);
+    const join = (xff: string) =>
+      api(proxied.url, `/api/polls/${code}/participants`, {
+        body: { nickname: "x" },
+        headers: { "x-forwarded-for": xff },
+      });
+    const one = [(await join("198.51.100.20")).status, (await join("198.51.100.20")).status];
+    expect([...one, (await join("198.51.100.20")).status]).toEqual([201, 201, 429]);
+    expect((await join("198.51.100.21")).status).toBe(201);
   });
 
   it("refuses room-code guessing over HTTP once an IP has tried too many unknown codes", async () => {
@@ -39,9 +43,9 @@ describe("rate limits per client IP", () => {
     try {
       const real = (await api(g.url, "/api/polls", { body: poll })).body.roomCode;
       const statuses = [];
-      for (const code of ["AAAAAA", "BBBBBB", "CCCCCC", "DDDDDD"])
+      for (const code of ["AAAAAA", "BBBBBB", "CCCCCC", "DDDDDD", "EEEEEE"])
         statuses.push((await api(g.url, `/api/polls/${code}`)).status);
-      expect(statuses).toEqual([404, 404, 404, 429]);
+      expect(statuses).toEqual([404, 404, 404, 429, 429]);
       // a blocked client cannot tell a real code from a guess
       const realAfter = await api(g.url, `/api/polls/${real}/results`);
       expect(realAfter.status).toBe(429);

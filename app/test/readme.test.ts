@@ -1,20 +1,30 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../test/paths.js";
-import { configMarkdownTable } from "../src/config/docs.js";
-import { ERROR_STATUS } from "../src/errors/index.js";
+import { brokenLinks, docFiles, repoPath } from "../../docs/markdown.js";
 
-const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+// The README is the front door: what Zephyr is, the vote path, the two commands, a walkthrough and links. The
+// manual lives in docs/, where docs/docs.test.ts keeps the generated tables and the links true.
+const README = repoPath("README.md");
+const readme = readFileSync(README, "utf8");
 
-describe("README stays true to the code", () => {
-  it("has the configuration table generated from the schema", () => {
-    const m = /<!-- config-table:start -->\n([\s\S]*?)\n<!-- config-table:end -->/.exec(readme);
-    expect(m, "config-table markers").toBeTruthy();
-    expect(m?.[1]).toBe(configMarkdownTable());
+describe("README is a front door", () => {
+  it("stays short", () => {
+    expect(readme.split("\n").length, "move detail into docs/").toBeLessThanOrEqual(200);
   });
 
-  it("documents every client error code", () => {
-    for (const code of Object.keys(ERROR_STATUS)) expect(readme).toContain(`\`${code}\``);
+  it("opens with the two commands and pictures the vote path", () => {
+    expect(readme).toContain("make run");
+    expect(readme).toContain("make test");
+    expect(readme).toContain("```mermaid");
+  });
+
+  it("links only to files and headings that exist", () => {
+    expect(brokenLinks(README)).toEqual([]);
+  });
+
+  it("links every page of docs/", () => {
+    for (const page of docFiles().filter((f) => f.startsWith("docs/"))) {
+      expect(readme, `README links ${page}`).toContain(`](${page})`);
+    }
   });
 });

@@ -258,32 +258,47 @@ describe.runIf(hasPg && pgUrl && redisUrl)("with Redis configured", () => {
     }
   });
 
-  it("keeps sessions in Redis with the configured TTL, refreshed on activity", async () => {
+  it("keeps presence in Redis: online counts connected participants, not sockets or hosts", async () => {
     const { Redis } = await import("ioredis");
     const redis = new Redis(redisUrl!);
-    const z = await startZephyr({ DATABASE_URL: pgUrl!, REDIS_URL: redisUrl!, SESSION_TTL_SECONDS: "600" });
+    const z = await startZephyr({ DATABASE_URL: pgUrl!, REDIS_URL: redisUrl!, PRESENCE_SYNC_MS: "200" });
+    const sockets: Client[] = [];
     try {
       const poll = (await api(z.url, "/api/polls", { body: { question: "s", options: ["a", "b"] } })).body;
-      const c = await connect(z.url);
-      const j = await call(c, "join-poll", { roomCode: poll.roomCode, nickname: "Sam" });
+      const host = await connect(z.url);
+      sockets.push(host);
+      expect((await call(host, "host-join", { roomCode: poll.roomCode, hostToken: poll.hostToken })).ok).toBe(
+        true,
+      );
+      const first = await connect(z.url);
+      const j = await call(first, "join-poll", { roomCode: poll.roomCode, nickname: "Sam" });
       if (!j.ok) throw new Error("join failed");
-      const key = `${TEST_KEY_PREFIX}:session:${j.data.participantId}`;
-      await waitFor(async () => (await redis.hget(key, "socketId")) === c.id, { what: "session written" });
-      expect(await redis.hgetall(key)).toMatchObject({
-        pollId: poll.id,
-        nickname: "Sam",
-        socketId: c.id,
-        voteIndex: "",
+      // the same participant on a second tab counts once
+      const secondTab = await connect(z.url);
+      await call(secondTab, "join-poll", {
+        roomCode: poll.roomCode,
+        participantToken: j.data.participantToken,
       });
-      await redis.expire(key, 5); // pretend time passed
-      await call(c, "submit-vote", { optionIndex: 1 });
-      await waitFor(async () => (await redis.hget(key, "voteIndex")) === "1", { what: "vote in session" });
-      const ttl = await redis.ttl(key);
-      expect(ttl).toBeGreaterThan(590);
-      expect(ttl).toBeLessThanOrEqual(600);
-      expect(Number(await redis.hget(key, "lastSeen"))).toBeGreaterThan(Date.now() - 10_000);
-      c.disconnect();
+      const other = await connect(z.url);
+      await call(other, "join-poll", { roomCode: poll.roomCode, nickname: "Kim" });
+      sockets.push(first, secondTab, other);
+      await waitFor(async () => host.updates.at(-1)?.online === 2, { what: "online 2" });
+      const key = `${TEST_KEY_PREFIX}:presence:{${poll.id}}`;
+      const members: string[] = await redis.zrange(key, "0", "-1");
+      expect(members).toContain(j.data.participantId);
+      expect(members).toHaveLength(2);
+      const results = (await api(z.url, `/api/polls/${poll.roomCode}/results`)).body;
+      expect(results).toMatchObject({ participants: 2, online: 2 });
+      other.disconnect();
+      await waitFor(async () => host.updates.at(-1)?.online === 1, { what: "online 1 after a leave" });
+      first.disconnect();
+      await new Promise((r) => setTimeout(r, 600));
+      expect(host.updates.at(-1)?.online, "one tab of the participant is still open").toBe(1);
+      secondTab.disconnect();
+      await waitFor(async () => host.updates.at(-1)?.online === 0, { what: "online 0" });
+      expect(host.updates.every((u) => u.online >= 0)).toBe(true);
     } finally {
+      for (const c of sockets) c.disconnect();
       await z.stop();
       redis.disconnect();
     }
@@ -293,7 +308,7 @@ describe.runIf(hasPg && pgUrl && redisUrl)("with Redis configured", () => {
     const env = {
       DATABASE_URL: pgUrl!,
       REDIS_URL: redisUrl!,
-      RATE_LIMIT_JOIN: "4",
+      RATE_LIMIT_ROOM_MISS: "4",
       RATE_LIMIT_WINDOW_MS: "60000",
     };
     const [a, b] = await Promise.all([startZephyr(env), startZephyr(env)]);
@@ -312,7 +327,7 @@ describe.runIf(hasPg && pgUrl && redisUrl)("with Redis configured", () => {
       try {
         const statuses = [];
         for (const z of [za, zb, za, zb, za, zb]) statuses.push((await join(z)).status);
-        // four attempts pass the limiter (and find no poll), the fifth and sixth are refused, whichever instance
+        // four unknown codes are answered, the fifth and sixth are refused, whichever instance
         expect(statuses).toEqual([404, 404, 404, 404, 429, 429]);
       } finally {
         await za.stop();
@@ -346,11 +361,12 @@ describe.runIf(hasPg && pgUrl && redisUrl)("with Redis configured", () => {
       await waitFor(async () => observer.updates.at(-1)?.total === 20, { what: "final counts" });
       // One broadcast per committed vote; a snapshot overtaken by a newer one is dropped (seq never goes
       // backwards), so a few of the 20 may be skipped. Coalesced, the same burst yields two or three.
-      expect(observer.updates.length).toBeGreaterThan(12);
-      expect(observer.updates.length).toBeLessThanOrEqual(20);
-      for (let i = 1; i < observer.updates.length; i++) {
-        expect(observer.updates[i]!.seq).toBeGreaterThan(observer.updates[i - 1]!.seq);
-      }
+      // Presence changes (online) also produce updates with an unchanged seq; count the votes' ones.
+      const seqs = observer.updates.map((u) => u.seq);
+      const voteUpdates = seqs.filter((seq, i) => i === 0 || seq !== seqs[i - 1]).filter((seq) => seq > 0);
+      expect(voteUpdates.length).toBeGreaterThan(12);
+      expect(voteUpdates.length).toBeLessThanOrEqual(20);
+      for (let i = 1; i < seqs.length; i++) expect(seqs[i]!).toBeGreaterThanOrEqual(seqs[i - 1]!);
       const metrics = await fetch(`${z.url}/metrics`).then((r) => r.text());
       expect(metrics).toMatch(/^zephyr_vote_batch_size_bucket\{le="1"\} 20$/m);
       expect(metrics).toMatch(/^zephyr_vote_batch_size_count 20$/m);

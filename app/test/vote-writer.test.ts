@@ -6,14 +6,16 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDatabase, requireServices } from "../../test/services.js";
-import { migrate } from "../src/db/migrations/index.js";
-import { createPgliteDatabase } from "../src/db/pglite.js";
-import { createPostgresDatabase } from "../src/db/postgres.js";
-import type { Database } from "../src/db/types.js";
-import { isAppError } from "../src/errors/index.js";
+import { isAppError } from "../src/domain/errors.js";
+import type { ResultsSnapshot, VoteOutcome } from "../src/domain/poll.js";
 import { createLogger } from "../src/logging/index.js";
-import { pollRepository } from "../src/polls/repository.js";
-import { createVoteWriter, type ResultsSnapshot, type VoteOutcome } from "../src/votes/writer.js";
+import type { Database } from "../src/storage/database.js";
+import { migrate } from "../src/storage/migrations/index.js";
+import { createPgliteDatabase } from "../src/storage/pglite.js";
+import { createPollStore } from "../src/storage/poll-store.js";
+import { createPostgresDatabase } from "../src/storage/postgres.js";
+import { createResultsStore } from "../src/storage/results-store.js";
+import { createVoteWriter } from "../src/votes/writer.js";
 
 type Expected = VoteOutcome | "VOTE_CHANGE_NOT_ALLOWED";
 
@@ -67,7 +69,7 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
 
   async function newPoll(options: number, allowVoteChange: boolean, participants: number) {
     const id = randomUUID();
-    await pollRepository.insertPoll(db, {
+    await createPollStore(db).insertPoll({
       id,
       roomCode: `W${id.slice(0, 5).toUpperCase()}`,
       question: "?",
@@ -80,7 +82,13 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
       "INSERT INTO participants (id, poll_id, nickname, token_hash) SELECT p, $1, 'n', p::text FROM unnest($2::uuid[]) AS p",
       [id, ids],
     );
+    // Bulk-inserted past the join path, so its counter is set here.
+    await db.query("UPDATE polls SET participant_count = $2 WHERE id = $1", [id, participants]);
     return { id, roomCode: `W${id.slice(0, 5).toUpperCase()}`, participants: ids };
+  }
+
+  async function countsOf(pollId: string) {
+    return (await createResultsStore(db).snapshot(pollId, "")).counts;
   }
 
   async function storedVotes(pollId: string) {
@@ -96,10 +104,10 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
     const snapshots: ResultsSnapshot[] = [];
     const batches: number[] = [];
     const writer = createVoteWriter({
-      db,
+      store: createResultsStore(db),
+      results: { committed: (s) => snapshots.push(s) },
       logger,
       windowMs: 50,
-      onCommitted: (s) => snapshots.push(s),
       onBatch: (n) => batches.push(n),
     });
     const settled = await Promise.allSettled(
@@ -148,7 +156,7 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
 
       const counts = Array.from({ length: options }, () => 0);
       for (const option of want.state.values()) counts[option] = (counts[option] ?? 0) + 1;
-      expect(await pollRepository.counts(db, poll.id)).toEqual(counts);
+      expect(await countsOf(poll.id)).toEqual(counts);
 
       const changedAnything = [...want.state].some(([pid, o]) => stored.get(pid) !== o);
       if (changedAnything) {
@@ -171,13 +179,13 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
 
   it("refuses a batch for a closed or deleted poll without touching the counters", async () => {
     const closed = await newPoll(2, true, 3);
-    await pollRepository.setStatus(db, closed.id, "closed");
+    await createPollStore(db).setStatus(closed.id, "closed");
     const votes = closed.participants.map((p) => [p, 1] as [string, number]);
     expect((await castBatch(closed, votes)).outcomes).toEqual(["POLL_CLOSED", "POLL_CLOSED", "POLL_CLOSED"]);
-    expect(await pollRepository.counts(db, closed.id)).toEqual([0, 0]);
+    expect(await countsOf(closed.id)).toEqual([0, 0]);
 
     const gone = await newPoll(2, true, 2);
-    await pollRepository.deletePoll(db, gone.id);
+    await createPollStore(db).deletePoll(gone.id);
     const r = await castBatch(
       gone,
       gone.participants.map((p) => [p, 0] as [string, number]),
@@ -187,7 +195,9 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
 
   it("keeps counts exact when several writers race on one poll (one per instance)", async () => {
     const poll = await newPoll(3, true, 60);
-    const writers = Array.from({ length: 4 }, () => createVoteWriter({ db, logger, windowMs: 1 }));
+    const writers = Array.from({ length: 4 }, () =>
+      createVoteWriter({ store: createResultsStore(db), results: { committed() {} }, logger, windowMs: 1 }),
+    );
     const last = new Map<string, number>();
     const sends: Array<Promise<unknown>> = [];
     const next = rng(99);
@@ -211,6 +221,6 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
     expect(await storedVotes(poll.id)).toEqual(last);
     const counts = [0, 0, 0];
     for (const o of last.values()) counts[o] = (counts[o] ?? 0) + 1;
-    expect(await pollRepository.counts(db, poll.id)).toEqual(counts);
+    expect(await countsOf(poll.id)).toEqual(counts);
   });
 });

@@ -16,7 +16,7 @@ export const ciValues: Record<string, string> = Object.fromEntries(
 /** The app's own default PORT, from its config schema, so the chart is compared with the code rather than a copy. */
 export async function appDefaultPort(): Promise<number> {
   const { loadConfig } = await import("../../app/src/config/index.js");
-  return loadConfig({}).port;
+  return loadConfig({}).http.port;
 }
 
 /** ENTRYPOINT, ENV and WORKDIR of the Dockerfile's final stage: what a container built from it starts with. */

@@ -208,6 +208,7 @@ async function startBare(args: string[]): Promise<{ url: string; pid: number; st
 const BASE_ENV = {
   LOG_LEVEL: "warn",
   RATE_LIMIT_JOIN: "1000000",
+  RATE_LIMIT_JOIN_POLLS: "1000000",
   RATE_LIMIT_VOTE: "1000000",
   RATE_LIMIT_POLL_CREATE: "1000000",
   RATE_LIMIT_ROOM_MISS: "1000000",

@@ -10,7 +10,7 @@ import { createPoll, getResults } from "../lib/zephyr.ts";
 /**
  * HTTP API under an open model: every iteration creates a poll, joins it and reads results, at a constant
  * arrival rate so a slow server shows up as latency and dropped iterations instead of a politely lower load.
- * Raise RATE_LIMIT_POLL_CREATE / RATE_LIMIT_JOIN on the target: all load comes from few source IPs.
+ * Raise RATE_LIMIT_POLL_CREATE / RATE_LIMIT_JOIN_POLLS on the target: all load comes from few source IPs.
  */
 
 const profile = selectProfile();

@@ -47,6 +47,7 @@ describe.runIf(ready && pgUrl && redisUrl)(
         DATABASE_URL: await createDatabase(pgUrl!, "lt_smoke"),
         REDIS_URL: redisUrl!,
         RATE_LIMIT_JOIN: "1000000",
+        RATE_LIMIT_JOIN_POLLS: "1000000",
         RATE_LIMIT_VOTE: "1000000",
         RATE_LIMIT_POLL_CREATE: "1000000",
         RATE_LIMIT_ROOM_MISS: "1000000",

@@ -1,30 +1,25 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, configFields, loadConfig } from "./index.js";
+import { ConfigError, configFields, loadConfig, usesPostgres, usesRedis } from "./index.js";
+import { settings } from "./settings.js";
 
 describe("loadConfig", () => {
   it("defaults to the embedded database, in-memory adapter and port 4000", () => {
     const c = loadConfig({});
-    expect(c.port).toBe(4000);
-    expect(c.database).toEqual({ kind: "pglite", dataDir: undefined });
-    expect(c.redis).toBeUndefined();
-    expect(c.dbPoolSize).toBe(20);
-    expect(c.sessionTtlSeconds).toBe(3600);
-    expect(c.instanceId.length).toBeGreaterThan(0);
+    expect(c.http.port).toBe(4000);
+    expect(usesPostgres(c.database)).toBe(false);
+    expect(usesRedis(c.redis)).toBe(false);
+    expect(c.database.poolSize).toBe(20);
+    expect(c.polls.participantCap).toBe(10_000);
+    expect(c.log.instanceId.length).toBeGreaterThan(0);
   });
 
   it("builds a PostgreSQL target from DATABASE_URL or from DB_* parts", () => {
-    expect(loadConfig({ DATABASE_URL: "postgres://u:p@db:5432/z" }).database).toMatchObject({
-      kind: "postgres",
-      connectionString: "postgres://u:p@db:5432/z",
-    });
-    expect(loadConfig({ DB_HOST: "db", DB_PASSWORD: "pw", DB_PORT: "6432" }).database).toMatchObject({
-      kind: "postgres",
-      host: "db",
-      port: 6432,
-      password: "pw",
-      user: "zephyr",
-      database: "zephyr",
-    });
+    const byUrl = loadConfig({ DATABASE_URL: "postgres://u:p@db:5432/z" }).database;
+    expect(usesPostgres(byUrl)).toBe(true);
+    expect(byUrl.url).toBe("postgres://u:p@db:5432/z");
+    const byParts = loadConfig({ DB_HOST: "db", DB_PASSWORD: "pw", DB_PORT: "6432" }).database;
+    expect(usesPostgres(byParts)).toBe(true);
+    expect(byParts).toMatchObject({ host: "db", port: 6432, password: "pw", user: "zephyr", name: "zephyr" });
   });
 
   it("accepts rediss:// and REDIS_HOST forms", () => {
@@ -39,14 +34,15 @@ describe("loadConfig", () => {
   });
 
   it("treats empty variables as unset (Helm and Compose render optional values as empty strings)", () => {
-    expect(loadConfig({ DATABASE_URL: "", REDIS_URL: "", CORS_ORIGINS: "" }).database.kind).toBe("pglite");
+    const c = loadConfig({ DATABASE_URL: "", REDIS_URL: "", CORS_ORIGINS: "" });
+    expect(usesPostgres(c.database)).toBe(false);
+    expect(usesRedis(c.redis)).toBe(false);
   });
 
   it("parses CORS_ORIGINS as a trimmed list", () => {
-    expect(loadConfig({ CORS_ORIGINS: " https://a.example , https://b.example,," }).corsOrigins).toEqual([
-      "https://a.example",
-      "https://b.example",
-    ]);
+    expect(loadConfig({ CORS_ORIGINS: " https://a.example , https://b.example,," }).http.corsOrigins).toEqual(
+      ["https://a.example", "https://b.example"],
+    );
   });
 
   it.each([
@@ -72,6 +68,11 @@ describe("loadConfig", () => {
     } catch (err) {
       expect(String(err)).not.toContain("hunter2");
     }
+  });
+
+  it("states each environment variable once", () => {
+    const names = Object.values(settings).flatMap((group) => Object.values(group).map((s) => s.env));
+    expect(new Set(names).size).toBe(names.length);
   });
 
   it("documents every variable", () => {

@@ -1,10 +1,12 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { PoolStats } from "../db/types.js";
+import type { PoolStats } from "../storage/database.js";
+import type { ActionObserver } from "../usecases/caller.js";
+import type { VoteObserver } from "../usecases/cast-vote.js";
 
 export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /**
- * Every metric the service exports (the README's metric catalogue lists them). A registry per instance keeps
+ * Every metric the service exports (docs/monitoring.md's metric catalogue is generated from this registry). A registry per instance keeps
  * tests that run several services in one process apart.
  */
 export function createMetrics({ version, poolStats }: { version: string; poolStats: () => PoolStats }) {
@@ -47,6 +49,17 @@ export function createMetrics({ version, poolStats }: { version: string; poolSta
     labelNames: ["transport", "code"] as const,
     registers: [registry],
   });
+  const actions = new Counter({
+    name: "zephyr_actions_total",
+    help: "Use case calls (create-poll, join, vote, host, read) by transport and outcome (ok or the error code)",
+    labelNames: ["action", "transport", "outcome"] as const,
+    registers: [registry],
+  });
+  const retentionDeleted = new Counter({
+    name: "zephyr_retention_deleted_polls_total",
+    help: "Polls deleted (with their participants and answers) because they were inactive past the retention time",
+    registers: [registry],
+  });
   const broadcastMessages = new Counter({
     name: "zephyr_broadcast_messages_total",
     help: "vote-update messages delivered to sockets on this instance",
@@ -66,7 +79,7 @@ export function createMetrics({ version, poolStats }: { version: string; poolSta
   });
   const redisErrors = new Counter({
     name: "zephyr_redis_errors_total",
-    help: "Redis errors by client (adapter, state, sessions, ratelimit)",
+    help: "Redis errors by client (state, adapter, relay, presence, ratelimit)",
     labelNames: ["client"] as const,
     registers: [registry],
   });
@@ -117,6 +130,8 @@ export function createMetrics({ version, poolStats }: { version: string; poolSta
     socketEvents,
     votesAccepted,
     votesRejected,
+    actions,
+    retentionDeleted,
     broadcastMessages,
     voteBroadcastLatency,
     voteBatchSize,
@@ -126,3 +141,12 @@ export function createMetrics({ version, poolStats }: { version: string; poolSta
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** What the use cases report, as metrics. */
+export function useCaseObserver(metrics: Metrics): ActionObserver & VoteObserver {
+  return {
+    done: (action, transport, outcome) => metrics.actions.inc({ action, transport, outcome }),
+    accepted: (transport) => metrics.votesAccepted.inc({ transport }),
+    rejected: (transport, code) => metrics.votesRejected.inc({ transport, code }),
+  };
+}

@@ -1,43 +1,115 @@
-export interface RateLimitDecision {
-  allowed: boolean;
-  remaining: number;
-  retryAfterMs: number;
+import type { Redis } from "ioredis";
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from "rate-limiter-flexible";
+import type { LimitDecision, LimitRule, Limits } from "../usecases/ports.js";
+
+export interface LimitRuleSettings {
+  points: number;
+  windowMs: number;
 }
 
-/** Fixed-window counter keyed by e.g. "poll-create:<ip>". Redis-backed when several instances must share it. */
-export interface RateLimiter {
-  hit(key: string, limit: number, windowMs: number): Promise<RateLimitDecision>;
-  /** True when the key is already over `limit` in its current window (checks without counting). */
-  peek(key: string, limit: number): Promise<boolean>;
-  close?(): Promise<void>;
-}
+export type LimitRules = Record<LimitRule, LimitRuleSettings>;
 
-export function createMemoryRateLimiter({ maxKeys = 100_000 }: { maxKeys?: number } = {}): RateLimiter {
-  const windows = new Map<string, { count: number; resetAt: number }>();
+/**
+ * The use cases' limits on rate-limiter-flexible: fixed windows shared through Redis by every instance, with an
+ * in-memory insurance limiter per instance that takes over while Redis is unreachable (votes must keep
+ * flowing through a Redis restart). Windows are whole seconds (Redis EX). `blockedFor` guards every room-code
+ * lookup, the hottest path, so its answer is kept for `peekCacheMs`; a key seen going over its limit here is
+ * blocked here at once.
+ */
+export function createLimits({
+  rules,
+  redis,
+  prefix = "zephyr:rl",
+  onFallback,
+  peekCacheMs = 1000,
+}: {
+  rules: LimitRules;
+  /** A client that fails fast while disconnected (commands are not queued), so insurance takes over at once. */
+  redis?: Redis;
+  prefix?: string;
+  onFallback?: () => void;
+  peekCacheMs?: number;
+}): Limits {
+  const limiters = new Map<LimitRule, RateLimiterAbstract>();
+  for (const [rule, { points, windowMs }] of Object.entries(rules) as Array<[LimitRule, LimitRuleSettings]>) {
+    const options = {
+      points,
+      duration: Math.max(1, Math.ceil(windowMs / 1000)),
+      keyPrefix: `${prefix}:${rule}`,
+    };
+    const memory = new RateLimiterMemory(options);
+    limiters.set(
+      rule,
+      redis
+        ? new RateLimiterRedis({
+            ...options,
+            storeClient: redis,
+            rejectIfRedisNotReady: true,
+            insuranceLimiter: countingInsurance(memory, onFallback),
+          })
+        : memory,
+    );
+  }
+  const limiterOf = (rule: LimitRule) => limiters.get(rule) as RateLimiterAbstract;
+
+  const peeked = new Map<string, { blockedUntil: number; checkAgainAt: number }>();
+  const remember = (key: string, blockedForMs: number, forMs: number) => {
+    if (peeked.size >= 50_000) peeked.delete(peeked.keys().next().value as string);
+    const now = Date.now();
+    peeked.set(key, { blockedUntil: now + blockedForMs, checkAgainAt: now + forMs });
+  };
+
   return {
-    async hit(key, limit, windowMs) {
-      const now = Date.now();
-      let w = windows.get(key);
-      if (!w || w.resetAt <= now) {
-        // Bounded memory under a flood of distinct keys: expired windows go first, then the oldest.
-        if (windows.size >= maxKeys) {
-          for (const [k, v] of windows) if (v.resetAt <= now) windows.delete(k);
-          if (windows.size >= maxKeys) windows.delete(windows.keys().next().value as string);
-        }
-        w = { count: 0, resetAt: now + windowMs };
-        windows.set(key, w);
+    async consume(rule, key): Promise<LimitDecision> {
+      try {
+        const res = await limiterOf(rule).consume(key);
+        if (res.consumedPoints >= rules[rule].points)
+          remember(`${rule}|${key}`, res.msBeforeNext, res.msBeforeNext);
+        return { allowed: true, consumed: res.consumedPoints, retryAfterMs: 0 };
+      } catch (rejection) {
+        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        remember(`${rule}|${key}`, rejection.msBeforeNext, rejection.msBeforeNext);
+        return {
+          allowed: false,
+          consumed: rejection.consumedPoints,
+          retryAfterMs: Math.max(1, rejection.msBeforeNext),
+        };
       }
-      w.count++;
-      const allowed = w.count <= limit;
-      return {
-        allowed,
-        remaining: Math.max(0, limit - w.count),
-        retryAfterMs: allowed ? 0 : w.resetAt - now,
-      };
     },
-    async peek(key, limit) {
-      const w = windows.get(key);
-      return Boolean(w && w.resetAt > Date.now() && w.count >= limit);
+    async refund(rule, key) {
+      await limiterOf(rule)
+        .reward(key, 1)
+        .catch(() => undefined);
+      peeked.delete(`${rule}|${key}`);
+    },
+    async blockedFor(rule, key) {
+      const memoKey = `${rule}|${key}`;
+      const known = peeked.get(memoKey);
+      const now = Date.now();
+      if (known && known.checkAgainAt > now) return Math.max(0, known.blockedUntil - now);
+      const res = await limiterOf(rule).get(key);
+      const blockedForMs =
+        res && res.consumedPoints >= rules[rule].points ? Math.max(1, res.msBeforeNext) : 0;
+      remember(memoKey, blockedForMs, blockedForMs > 0 ? blockedForMs : peekCacheMs);
+      return blockedForMs;
     },
   };
+}
+
+/** The memory limiter as insurance, counting each time it has to stand in for Redis. */
+function countingInsurance(memory: RateLimiterMemory, onFallback?: () => void): RateLimiterMemory {
+  if (!onFallback) return memory;
+  for (const method of ["consume", "get", "reward", "penalty"] as const) {
+    const original = memory[method].bind(memory) as (...args: unknown[]) => Promise<unknown>;
+    (memory as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+      onFallback();
+      return original(...args);
+    };
+  }
+  return memory;
 }

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from "ioredis";
-import type { RedisTarget } from "../config/index.js";
+import type { RedisConfig } from "../config/index.js";
 import type { Logger } from "../logging/index.js";
 
 /**
@@ -7,7 +7,7 @@ import type { Logger } from "../logging/index.js";
  * fail fast while disconnected, and it reconnects with capped backoff by itself.
  */
 export function createRedisClient(
-  target: RedisTarget,
+  target: RedisConfig,
   { name, logger, onError }: { name: string; logger: Logger; onError?: (err: Error) => void },
 ): Redis {
   const options: RedisOptions = {
@@ -15,6 +15,8 @@ export function createRedisClient(
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
     connectTimeout: 3000,
+    // A slow Redis must not hold a vote or a join: limits fall back to memory, presence retries next sync.
+    commandTimeout: 1000,
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 3000),
     ...(target.password ? { password: target.password } : {}),
     ...(target.tls ? { tls: {} } : {}),

@@ -1,43 +1,22 @@
-import type { Database, Queryable } from "../db/types.js";
-import { AppError, isAppError } from "../errors/index.js";
+import { isAppError } from "../domain/errors.js";
+import type { ResultsSnapshot, VoteOutcome } from "../domain/poll.js";
 import type { Logger } from "../logging/index.js";
+import type { ResultsStore } from "../storage/results-store.js";
+import type { VoteRequest, VoteSubmitter } from "../usecases/ports.js";
 
-export interface VoteRequest {
-  pollId: string;
-  roomCode: string;
-  participantId: string;
-  optionIndex: number;
-  /** Date.now() when the vote reached this instance; feeds the vote-to-broadcast latency. */
-  receivedAt: number;
-}
-
-export type VoteOutcome = "created" | "changed" | "unchanged";
-
-/** Counts as of one committed results_version: what vote-update messages carry. */
-export interface ResultsSnapshot {
-  pollId: string;
-  roomCode: string;
-  seq: number;
-  counts: number[];
-  total: number;
-  participants: number;
-  /** Earliest receivedAt among the votes this snapshot is the first to include. */
-  oldestVoteAt?: number;
-}
-
-export interface VoteWriter {
-  submit(vote: VoteRequest): Promise<VoteOutcome>;
+export interface VoteWriter extends VoteSubmitter {
   /** Resolves when every vote submitted so far is committed or rejected. */
   flush(): Promise<void>;
 }
 
 export interface VoteWriterOptions {
-  db: Database;
+  store: Pick<ResultsStore, "castBatch">;
+  /** Where every committed snapshot goes (the results module): the one way out of the writer. */
+  results: { committed(snapshot: ResultsSnapshot): void };
   logger: Logger;
   /** 1 = one transaction per vote (the naive design, for comparison). */
   maxBatch?: number;
   windowMs?: number;
-  onCommitted?: (snapshot: ResultsSnapshot) => void;
   onBatch?: (size: number) => void;
 }
 
@@ -47,8 +26,6 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-type Result = { ok: true; outcome: VoteOutcome } | { ok: false; error: AppError };
-
 /**
  * Group commit: votes for one poll queue up while that poll's previous batch is being written, then go to
  * PostgreSQL together in one statement, so one transaction and one round trip (one counter update per
@@ -56,11 +33,11 @@ type Result = { ok: true; outcome: VoteOutcome } | { ok: false; error: AppError 
  * durable.
  */
 export function createVoteWriter({
-  db,
+  store,
+  results: sink,
   logger,
   maxBatch = 500,
   windowMs = 2,
-  onCommitted,
   onBatch,
 }: VoteWriterOptions): VoteWriter {
   const queues = new Map<
@@ -125,17 +102,17 @@ export function createVoteWriter({
   async function writeAndSettle(pollId: string, batch: Pending[]) {
     onBatch?.(batch.length);
     try {
-      const { results, snapshot } = await writeBatch(
-        db,
+      const { results, snapshot } = await store.castBatch(
         pollId,
         batch.map((p) => p.vote),
       );
+      // The snapshot first: a voter acked below must find its vote in the results cache.
+      if (snapshot) sink.committed(snapshot);
       batch.forEach((p, i) => {
-        const r = results[i] as Result;
-        if (r.ok) p.resolve(r.outcome);
-        else p.reject(r.error);
+        const r = results[i];
+        if (r?.ok) p.resolve(r.outcome);
+        else p.reject(r?.error);
       });
-      if (snapshot) onCommitted?.(snapshot);
     } catch (err) {
       if (!isAppError(err)) logger.error({ err, pollId, votes: batch.length }, "vote batch failed");
       for (const p of batch) p.reject(err);
@@ -170,90 +147,5 @@ export function createVoteWriter({
       }
       while (running.size > 0) await Promise.allSettled([...running]);
     },
-  };
-}
-
-type CastVotesReply =
-  | { poll: "missing" }
-  | { poll: "closed" }
-  | {
-      poll: "open";
-      outcomes: Array<VoteOutcome | "not-allowed">;
-      seq?: number;
-      counts?: number[];
-      participants?: number;
-    };
-
-/**
- * One poll's batch in one call of zephyr_cast_votes (migration 003): a single statement, so a transaction of
- * its own, and one round trip however many votes it carries. The poll row lock it takes first orders all
- * batches of a poll across instances, which is what makes (results_version, counts) a consistent snapshot.
- */
-async function writeBatch(
-  q: Queryable,
-  pollId: string,
-  votes: VoteRequest[],
-): Promise<{ results: Result[]; snapshot?: ResultsSnapshot }> {
-  const rows = await q.query<{ reply: CastVotesReply | string }>(
-    "SELECT zephyr_cast_votes($1, $2::uuid[], $3::smallint[]) AS reply",
-    [pollId, votes.map((v) => v.participantId), votes.map((v) => v.optionIndex)],
-  );
-  const raw = rows[0]?.reply;
-  const reply = (typeof raw === "string" ? JSON.parse(raw) : raw) as CastVotesReply | undefined;
-  if (!reply || reply.poll === "missing") {
-    const error = new AppError("POLL_NOT_FOUND", "no poll with this room code");
-    return { results: votes.map(() => ({ ok: false, error })) };
-  }
-  if (reply.poll === "closed") {
-    const error = new AppError("POLL_CLOSED", "this poll is closed");
-    return { results: votes.map(() => ({ ok: false, error })) };
-  }
-  const results: Result[] = reply.outcomes.map((outcome) =>
-    outcome === "not-allowed"
-      ? {
-          ok: false,
-          error: new AppError("VOTE_CHANGE_NOT_ALLOWED", "this poll does not allow changing a vote"),
-        }
-      : { ok: true, outcome },
-  );
-  if (reply.seq === undefined || !reply.counts) return { results };
-  const counts = reply.counts.map(Number);
-  return {
-    results,
-    snapshot: {
-      pollId,
-      roomCode: (votes[0] as VoteRequest).roomCode,
-      seq: Number(reply.seq),
-      counts,
-      total: counts.reduce((a, b) => a + b, 0),
-      participants: Number(reply.participants ?? 0),
-      oldestVoteAt: Math.min(...votes.map((v) => v.receivedAt)),
-    },
-  };
-}
-
-/** (seq, counts, participants) of one poll as of one statement snapshot. */
-export async function readSnapshot(
-  q: Queryable,
-  pollId: string,
-  roomCode: string,
-  knownSeq?: number,
-): Promise<ResultsSnapshot> {
-  const rows = await q.query<{ counts: number[] | string; participants: number; seq: number }>(
-    `SELECT (SELECT json_agg(vote_count ORDER BY position) FROM poll_options WHERE poll_id = $1) AS counts,
-            (SELECT count(*)::int FROM participants WHERE poll_id = $1) AS participants,
-            (SELECT results_version FROM polls WHERE id = $1) AS seq`,
-    [pollId],
-  );
-  const row = rows[0];
-  const raw = row?.counts ?? [];
-  const counts = (typeof raw === "string" ? (JSON.parse(raw) as number[]) : raw).map(Number);
-  return {
-    pollId,
-    roomCode,
-    seq: knownSeq ?? Number(row?.seq ?? 0),
-    counts,
-    total: counts.reduce((a, b) => a + b, 0),
-    participants: Number(row?.participants ?? 0),
   };
 }

@@ -11,7 +11,7 @@ import { REPO_ROOT } from "../../../test/paths.js";
 import { freePort } from "../../../test/services.js";
 import { requireTool } from "../../../test/tools.js";
 import { waitFor } from "../../../test/zephyr.js";
-import { loadConfig } from "../../src/config/index.js";
+import { loadConfig, usesPostgres, usesRedis } from "../../src/config/index.js";
 import { dockerStages, interpolateAll, type Json, requireSchema, validator } from "./support.js";
 
 /**
@@ -153,11 +153,11 @@ describe("docker-compose.yml", () => {
   it("the backend environment is valid app configuration, and the containers outlast the app's shutdown limit", () => {
     const env = services["backend-1"]?.environment as Record<string, string>;
     const config = loadConfig(env);
-    expect(config.trustProxyHops).toBe(1);
-    expect(config.redis).toBeDefined();
-    expect(config.database.kind).not.toBe("pglite");
+    expect(config.http.trustProxyHops).toBe(1);
+    expect(usesRedis(config.redis)).toBe(true);
+    expect(usesPostgres(config.database)).toBe(true);
     for (const b of BACKENDS)
-      expect(duration(services[b]?.stop_grace_period)).toBeGreaterThan(loadConfig(env).shutdownTimeoutMs);
+      expect(duration(services[b]?.stop_grace_period)).toBeGreaterThan(loadConfig(env).shutdown.timeoutMs);
   });
 
   it("nginx gets app/deploy/nginx.conf, whose upstreams are the backends on their PORT", () => {

@@ -18,7 +18,7 @@ import { type Client, call } from "../../../test/sockets.js";
 import { requireTool } from "../../../test/tools.js";
 import { spawnZephyr, waitFor, type ZephyrProcess } from "../../../test/zephyr.js";
 import { loadConfig } from "../../src/config/index.js";
-import type { LiveResults } from "../../src/realtime/contract.js";
+import type { LiveResults } from "../../src/transports/socket/contract.js";
 import { interpolateAll, type Json } from "./support.js";
 
 /**

@@ -1,0 +1,38 @@
+import type { Redis } from "ioredis";
+import type { RedisConfig } from "../config/index.js";
+import type { Logger } from "../logging/index.js";
+import type { Metrics } from "../metrics/index.js";
+import { createRedisClient } from "./client.js";
+
+export interface RedisConnections {
+  /** Commands: rate limits, presence, relay publishes. */
+  state: Redis;
+  /** The Socket.IO adapter's pair. */
+  adapterPub: Redis;
+  adapterSub: Redis;
+  /** The results relay's subscription. */
+  relaySub: Redis;
+  quit(): Promise<void>;
+}
+
+/** Every Redis connection of an instance, with zephyr_redis_up tracking whether all of them are ready. */
+export function connectRedis(config: RedisConfig, logger: Logger, metrics: Metrics): RedisConnections {
+  const make = (name: string) =>
+    createRedisClient(config, { name, logger, onError: () => metrics.redisErrors.inc({ client: name }) });
+  const clients = {
+    state: make("state"),
+    adapterPub: make("adapter-pub"),
+    adapterSub: make("adapter-sub"),
+    relaySub: make("relay-sub"),
+  };
+  const all = Object.values(clients);
+  const refresh = () => metrics.redisUp.set(all.every((c) => c.status === "ready") ? 1 : 0);
+  for (const c of all) for (const ev of ["ready", "close", "end", "reconnecting"]) c.on(ev, refresh);
+  refresh();
+  return {
+    ...clients,
+    async quit() {
+      await Promise.all(all.map((c) => c.quit().catch(() => c.disconnect())));
+    },
+  };
+}

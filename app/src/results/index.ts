@@ -1,0 +1,137 @@
+import { createLookupCache } from "../cache/lookup-cache.js";
+import type { LiveResults, PollRecord, ResultsSnapshot } from "../domain/poll.js";
+import type { Logger } from "../logging/index.js";
+import type { ResultsStore } from "../storage/results-store.js";
+import type { ResultsReader } from "../usecases/ports.js";
+import { createBroadcaster, type RoomUpdate } from "./broadcaster.js";
+import type { Relay, StatusChange } from "./relay.js";
+import { createResultsCache } from "./results-cache.js";
+
+/** A transport that shows rooms to clients: gets every room update, says which rooms it shows. */
+export interface RoomSubscriber {
+  update(update: RoomUpdate, oldestVoteAt: number | undefined): void;
+  status(change: StatusChange): void;
+  /** Polls this subscriber has members of on this instance (for resync). */
+  watched(): Iterable<string>;
+}
+
+export interface Results extends ResultsReader {
+  /** From the vote writer: the one entry for committed snapshots of this instance. */
+  committed(snapshot: ResultsSnapshot): void;
+  /** From presence: how many participants of a poll are connected across all instances. */
+  online(pollId: string, count: number): void;
+  subscribe(subscriber: RoomSubscriber): () => void;
+  close(): void;
+}
+
+/**
+ * Where every committed snapshot goes, from this instance's writer or, through the relay, another's: it keeps
+ * the results cache current, relays local snapshots to the other instances, and feeds the per-room coalescing
+ * broadcaster whose output subscribers (the Socket.IO transport) deliver. A periodic resync re-reads the
+ * version of watched rooms, healing what a lost relay message (Redis restart) would leave stale.
+ */
+export function createResults({
+  store,
+  relay,
+  countOnline,
+  logger,
+  broadcastIntervalMs = 100,
+  cacheMs = 250,
+  resyncMs = 5000,
+  onlineCacheMs = 1000,
+}: {
+  store: ResultsStore;
+  relay: Relay;
+  /** Participants connected across all instances, read from the presence store. */
+  countOnline: (pollId: string) => Promise<number>;
+  logger: Logger;
+  broadcastIntervalMs?: number;
+  cacheMs?: number;
+  resyncMs?: number;
+  onlineCacheMs?: number;
+}): Results {
+  const subscribers = new Set<RoomSubscriber>();
+  const cache = createResultsCache<ResultsSnapshot>({ ttlMs: cacheMs });
+  const onlineByPoll = createLookupCache<number>({ ttlMs: onlineCacheMs });
+  const broadcaster = createBroadcaster({
+    intervalMs: broadcastIntervalMs,
+    emit: (update, oldest) => {
+      for (const s of subscribers) s.update(update, oldest);
+    },
+  });
+
+  const accept = (snapshot: ResultsSnapshot) => {
+    cache.offer(snapshot);
+    broadcaster.offer(snapshot);
+  };
+  const announce = (change: StatusChange) => {
+    if (change.status === "deleted") cache.forget(change.roomCode);
+    for (const s of subscribers) s.status(change);
+  };
+
+  relay.onMessage((message) => {
+    if (message.kind === "results") accept(message.snapshot);
+    else announce(message);
+  });
+
+  const withOnline = async (s: ResultsSnapshot): Promise<LiveResults> => ({
+    roomCode: s.roomCode,
+    counts: s.counts,
+    total: s.total,
+    participants: s.participants,
+    online: (await onlineByPoll.get(s.pollId, () => countOnline(s.pollId))) ?? 0,
+    seq: s.seq,
+  });
+
+  let resyncRunning = false;
+  const resync = async () => {
+    if (resyncRunning) return;
+    resyncRunning = true;
+    try {
+      const pollIds = new Set<string>();
+      for (const s of subscribers) for (const id of s.watched()) pollIds.add(id);
+      if (pollIds.size === 0) return;
+      for (const v of await store.versions([...pollIds])) {
+        if (v.seq > broadcaster.emittedSeq(v.pollId)) accept(await store.snapshot(v.pollId, v.roomCode));
+      }
+    } catch (err) {
+      logger.warn({ err: { message: (err as Error).message } }, "results resync failed");
+    } finally {
+      resyncRunning = false;
+    }
+  };
+  const resyncTimer = resyncMs > 0 ? setInterval(resync, resyncMs) : undefined;
+  resyncTimer?.unref();
+
+  return {
+    committed(snapshot) {
+      accept(snapshot);
+      relay.publish({ kind: "results", snapshot });
+    },
+    statusChanged(change) {
+      announce(change);
+      relay.publish({ kind: "status", ...change });
+    },
+    online(pollId, count) {
+      onlineByPoll.set(pollId, count);
+      broadcaster.setOnline(pollId, count);
+    },
+    async live(poll: Pick<PollRecord, "id" | "roomCode">) {
+      const snapshot = await store.snapshot(poll.id, poll.roomCode);
+      accept(snapshot);
+      return withOnline(snapshot);
+    },
+    async liveByCode(roomCode) {
+      const snapshot = await cache.get(roomCode, () => store.snapshotByCode(roomCode));
+      return snapshot && withOnline(snapshot);
+    },
+    subscribe(subscriber) {
+      subscribers.add(subscriber);
+      return () => subscribers.delete(subscriber);
+    },
+    close() {
+      if (resyncTimer) clearInterval(resyncTimer);
+      broadcaster.close();
+    },
+  };
+}

@@ -1,0 +1,140 @@
+import type { ParticipantRecord, PollRecord, PollStatus } from "../domain/poll.js";
+import type { NewPoll, PollStore } from "../usecases/ports.js";
+import type { Database, Queryable } from "./database.js";
+
+interface PollRow {
+  [k: string]: unknown;
+  id: string;
+  room_code: string;
+  question: string;
+  allow_vote_change: boolean;
+  status: PollStatus;
+  host_token_hash: string;
+  created_at: string | Date;
+  options: string[] | string;
+}
+
+/** json_agg arrives parsed from pg and as text from some PGlite paths. */
+export const jsonArray = <T>(v: T[] | string | null | undefined): T[] =>
+  typeof v === "string" ? (JSON.parse(v) as T[]) : (v ?? []);
+
+const toPoll = (r: PollRow): PollRecord => ({
+  id: r.id,
+  roomCode: r.room_code,
+  question: r.question,
+  options: jsonArray(r.options),
+  allowVoteChange: r.allow_vote_change,
+  status: r.status,
+  hostTokenHash: r.host_token_hash,
+  createdAt: new Date(r.created_at).toISOString(),
+});
+
+const POLL_SELECT = `
+SELECT p.id, p.room_code, p.question, p.allow_vote_change, p.status, p.host_token_hash, p.created_at,
+       (SELECT json_agg(o.label ORDER BY o.position) FROM poll_options o WHERE o.poll_id = p.id) AS options
+FROM polls p`;
+
+const isUniqueViolation = (err: unknown, constraint: string) =>
+  (err as { code?: string }).code === "23505" &&
+  ((err as { constraint?: string }).constraint === constraint ||
+    String((err as Error).message).includes(constraint));
+
+/** Polls and participants in SQL shared verbatim by PostgreSQL and PGlite. */
+export function createPollStore(
+  db: Database,
+): PollStore & { rebuildCounts(pollId: string): Promise<number[]> } {
+  return {
+    async insertPoll(p: NewPoll) {
+      try {
+        return await db.transaction(async (tx) => {
+          const rows = await tx.query<{ created_at: string | Date }>(
+            "INSERT INTO polls (id, room_code, question, allow_vote_change, host_token_hash) VALUES ($1, $2, $3, $4, $5) RETURNING created_at",
+            [p.id, p.roomCode, p.question, p.allowVoteChange, p.hostTokenHash],
+          );
+          await tx.query(
+            "INSERT INTO poll_options (poll_id, position, label) SELECT $1, t.ord - 1, t.label FROM unnest($2::text[]) WITH ORDINALITY AS t(label, ord)",
+            [p.id, p.options],
+          );
+          return { createdAt: new Date(rows[0]?.created_at ?? Date.now()).toISOString() };
+        });
+      } catch (err) {
+        if (isUniqueViolation(err, "polls_room_code_key")) return "taken" as const;
+        throw err;
+      }
+    },
+
+    async findPollByCode(roomCode) {
+      const rows = await db.query<PollRow>(`${POLL_SELECT} WHERE p.room_code = $1`, [roomCode]);
+      return rows[0] && toPoll(rows[0]);
+    },
+
+    async setStatus(pollId, status) {
+      const rows = await db.query(
+        "UPDATE polls SET status = $2, updated_at = now(), last_activity_at = now() WHERE id = $1 RETURNING id",
+        [pollId, status],
+      );
+      return rows.length > 0;
+    },
+
+    async deletePoll(pollId) {
+      const rows = await db.query("DELETE FROM polls WHERE id = $1 RETURNING id", [pollId]);
+      return rows.length > 0;
+    },
+
+    // One statement: the cap check, the counter and the row commit together, and the poll row is locked only
+    // for this statement, so joins and vote batches of the same poll interleave.
+    async insertParticipant(p, cap) {
+      const rows = await db.query<{ added: boolean | null }>(
+        `WITH counted AS (
+           UPDATE polls SET participant_count = participant_count + 1, last_activity_at = now()
+           WHERE id = $1 AND participant_count < $5 RETURNING id
+         ), inserted AS (
+           INSERT INTO participants (id, poll_id, nickname, token_hash)
+           SELECT $2, counted.id, $3, $4 FROM counted RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM inserted) > 0 AS added,
+                EXISTS (SELECT 1 FROM polls WHERE id = $1) AS present`,
+        [p.pollId, p.id, p.nickname, p.tokenHash, cap],
+      );
+      const row = rows[0] as { added: boolean; present: boolean } | undefined;
+      if (row?.added) return "added";
+      return row?.present ? "full" : "missing";
+    },
+
+    async findParticipantByTokenHash(tokenHash): Promise<ParticipantRecord | undefined> {
+      const rows = await db.query<{ id: string; poll_id: string; nickname: string }>(
+        "SELECT id, poll_id, nickname FROM participants WHERE token_hash = $1",
+        [tokenHash],
+      );
+      const r = rows[0];
+      return r && { id: r.id, pollId: r.poll_id, nickname: r.nickname };
+    },
+
+    async voteOf(pollId, participantId) {
+      const rows = await db.query<{ option_position: number }>(
+        "SELECT option_position FROM votes WHERE poll_id = $1 AND participant_id = $2",
+        [pollId, participantId],
+      );
+      return rows[0] ? Number(rows[0].option_position) : undefined;
+    },
+
+    /** Recomputes the counters from the votes table (the source of truth). */
+    async rebuildCounts(pollId) {
+      await db.query(
+        `UPDATE poll_options o SET vote_count = COALESCE(
+           (SELECT count(*) FROM votes v WHERE v.poll_id = o.poll_id AND v.option_position = o.position), 0)
+         WHERE o.poll_id = $1`,
+        [pollId],
+      );
+      return countsOf(db, pollId);
+    },
+  };
+}
+
+async function countsOf(q: Queryable, pollId: string): Promise<number[]> {
+  const rows = await q.query<{ vote_count: number }>(
+    "SELECT vote_count FROM poll_options WHERE poll_id = $1 ORDER BY position",
+    [pollId],
+  );
+  return rows.map((r) => Number(r.vote_count));
+}

@@ -1,0 +1,75 @@
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { type Context, Hono } from "hono";
+import { asObject } from "../../usecases/caller.js";
+import type { Caller, UseCases } from "../../usecases/index.js";
+import { clientAddress } from "../client-address.js";
+import { type AppEnv, bearerToken, readJson } from "./app.js";
+
+/**
+ * The public JSON API under /api/polls. Each route only translates: path, bearer token and body become the
+ * use case's input, its result becomes the response (errors are mapped by the app's onError).
+ */
+export function pollRoutes({ useCases, trustProxyHops }: { useCases: UseCases; trustProxyHops: number }) {
+  const r = new Hono<AppEnv>();
+
+  const caller = (c: Context<AppEnv>): Caller => {
+    let peer: string | undefined;
+    try {
+      peer = getConnInfo(c).remote.address;
+    } catch {
+      peer = undefined;
+    }
+    return {
+      transport: "http",
+      address: clientAddress(c.req.header("x-forwarded-for"), peer, trustProxyHops),
+    };
+  };
+  const body = async (c: Context<AppEnv>) => asObject(await readJson(c), "request body");
+  const room = (c: Context<AppEnv>) => ({ roomCode: c.req.param("roomCode") });
+  const host = (c: Context<AppEnv>) => ({
+    ...room(c),
+    hostToken: bearerToken(c.req.header("authorization")),
+  });
+
+  r.post("/polls", async (c) => c.json(await useCases.createPoll(caller(c), await body(c)), 201));
+
+  r.get("/polls/:roomCode", async (c) => c.json(await useCases.read.poll(caller(c), room(c))));
+
+  r.get("/polls/:roomCode/results", async (c) => {
+    const { roomCode, counts, total, participants, online } = await useCases.read.results(caller(c), room(c));
+    return c.json({ roomCode, counts, total, participants, online });
+  });
+
+  r.post("/polls/:roomCode/close", async (c) =>
+    c.json(await useCases.host.setStatus(caller(c), host(c), "closed")),
+  );
+
+  r.post("/polls/:roomCode/reopen", async (c) =>
+    c.json(await useCases.host.setStatus(caller(c), host(c), "open")),
+  );
+
+  r.delete("/polls/:roomCode", async (c) => {
+    await useCases.host.remove(caller(c), host(c));
+    return c.body(null, 204);
+  });
+
+  r.post("/polls/:roomCode/participants", async (c) => {
+    const joined = await useCases.join(caller(c), { ...(await body(c)), ...room(c) });
+    return c.json(
+      { participantId: joined.participantId, participantToken: joined.participantToken },
+      joined.created ? 201 : 200,
+    );
+  });
+
+  r.post("/polls/:roomCode/votes", async (c) => {
+    const participantToken = bearerToken(c.req.header("authorization"));
+    const { optionIndex } = await useCases.vote(caller(c), {
+      ...(await body(c)),
+      ...room(c),
+      participantToken,
+    });
+    return c.json({ optionIndex });
+  });
+
+  return r;
+}

@@ -1,0 +1,61 @@
+import type { ErrorBody } from "../../domain/errors.js";
+import type { LiveResults, PollView, RoomStatus } from "../../domain/poll.js";
+import type { HostInput, JoinInput, VoteInput } from "../../domain/schemas.js";
+
+export type { LiveResults } from "../../domain/poll.js";
+
+/**
+ * The Socket.IO event contract, the one place client and server agree on (docs/realtime-api.md).
+ * Every client event carries one payload object and an ack callback; acks are Ack<T>.
+ */
+
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };
+export type AckFn<T> = (response: Ack<T>) => void;
+
+export interface JoinPollData {
+  participantId: string;
+  participantToken: string;
+  nickname: string;
+  poll: PollView;
+  results: LiveResults;
+  yourVote: number | null;
+}
+
+export interface HostJoinData {
+  poll: PollView;
+  results: LiveResults;
+}
+
+export interface ClientToServerEvents {
+  "join-poll": (payload: JoinInput, ack: AckFn<JoinPollData>) => void;
+  "submit-vote": (payload: Omit<VoteInput, "roomCode">, ack: AckFn<{ optionIndex: number }>) => void;
+  "leave-poll": (payload: Record<string, never> | undefined, ack?: AckFn<{ left: boolean }>) => void;
+  "host-join": (payload: HostInput, ack: AckFn<HostJoinData>) => void;
+}
+
+export interface ServerToClientEvents {
+  "vote-update": (update: LiveResults) => void;
+  "poll-state": (state: { roomCode: string; status: RoomStatus }) => void;
+}
+
+/** Instances talk through the results relay, not through Socket.IO. */
+export type InterServerEvents = Record<string, never>;
+
+/**
+ * Per-connection state, readable from any instance with io.fetchSockets() when troubleshooting: the fields
+ * the seed kept in a Redis hash per participant (where it was never read), kept where they are true.
+ */
+export interface SocketData {
+  ip: string;
+  pollId?: string;
+  roomCode?: string;
+  participantId?: string;
+  nickname?: string;
+  role?: "participant" | "host";
+  /** The participant's current vote, as last acknowledged on this connection. */
+  voteIndex?: number | null;
+  joinedAt?: number;
+  lastSeen?: number;
+}
+
+export const roomOf = (pollId: string) => `poll:${pollId}`;

@@ -1,0 +1,100 @@
+import { z } from "zod";
+import { AppError } from "../../domain/errors.js";
+import { validate } from "../../domain/schemas.js";
+import type { Presence } from "../../presence/index.js";
+import { asObject } from "../../usecases/caller.js";
+import type { Caller, UseCases } from "../../usecases/index.js";
+import { roomOf } from "./contract.js";
+import type { createDispatch } from "./dispatch.js";
+import type { ZSocket } from "./io.js";
+
+const leaveSchema = z.union([z.object({}).strict(), z.undefined()]);
+
+/**
+ * The four client events, each translated to a use case. What only a connection has (its room membership,
+ * its session after join-poll, its presence) is kept here; everything else is the use cases'.
+ */
+export function registerHandlers({
+  socket,
+  on,
+  useCases,
+  presence,
+}: {
+  socket: ZSocket;
+  on: ReturnType<typeof createDispatch>;
+  useCases: UseCases;
+  presence: Presence;
+}) {
+  const caller = (): Caller => {
+    const { pollId, roomCode, participantId, ip } = socket.data;
+    return {
+      transport: "socket",
+      address: ip,
+      session: pollId && roomCode && participantId ? { pollId, roomCode, participantId } : undefined,
+    };
+  };
+
+  /** Leaves the current room (and its presence), keeping only the connection's address. */
+  const leaveRoom = async () => {
+    const { pollId, participantId, role } = socket.data;
+    if (pollId) {
+      await socket.leave(roomOf(pollId));
+      presence.disconnected(pollId, role === "participant" ? participantId : undefined);
+    }
+    socket.data = { ip: socket.data.ip };
+    return Boolean(pollId);
+  };
+
+  const enterRoom = async (pollId: string, participantId?: string) => {
+    await leaveRoom();
+    await socket.join(roomOf(pollId));
+    presence.connected(pollId, participantId);
+  };
+
+  on(socket, "join-poll", async (payload) => {
+    const joined = await useCases.join(caller(), asObject(payload));
+    await enterRoom(joined.poll.id, joined.participantId);
+    socket.data = {
+      ip: socket.data.ip,
+      pollId: joined.poll.id,
+      roomCode: joined.poll.roomCode,
+      participantId: joined.participantId,
+      nickname: joined.nickname,
+      role: "participant",
+      voteIndex: joined.yourVote,
+      joinedAt: Date.now(),
+      lastSeen: Date.now(),
+    };
+    const { created: _created, ...ack } = joined;
+    return ack;
+  });
+
+  on(socket, "submit-vote", async (payload) => {
+    if (!socket.data.participantId) throw new AppError("NOT_JOINED", "join a poll (join-poll) before voting");
+    const { optionIndex } = await useCases.vote(caller(), asObject(payload));
+    socket.data.voteIndex = optionIndex;
+    return { optionIndex };
+  });
+
+  on(
+    socket,
+    "leave-poll",
+    async (payload) => {
+      validate(leaveSchema, payload);
+      return { left: await leaveRoom() };
+    },
+    { ackRequired: false },
+  );
+
+  on(socket, "host-join", async (payload) => {
+    const view = await useCases.host.view(caller(), asObject(payload));
+    await enterRoom(view.poll.id);
+    socket.data = { ip: socket.data.ip, pollId: view.poll.id, roomCode: view.poll.roomCode, role: "host" };
+    return view;
+  });
+
+  socket.on("disconnect", () => {
+    const { pollId, participantId, role } = socket.data;
+    if (pollId) presence.disconnected(pollId, role === "participant" ? participantId : undefined);
+  });
+}

@@ -1,0 +1,47 @@
+import { AppError, type ErrorCode, toClientError } from "../domain/errors.js";
+
+export type Transport = "http" | "socket";
+
+/** Who asks, as far as the transport knows: the same facts reach every use case whatever the transport. */
+export interface Caller {
+  transport: Transport;
+  /** Client address for rate limits (X-Forwarded-For already resolved by the transport). */
+  address: string;
+  /** A participant this connection already authenticated (a socket after join-poll). */
+  session?: { participantId: string; pollId: string; roomCode: string };
+}
+
+export type Action = "create-poll" | "join" | "vote" | "host" | "read";
+
+/** What a use case reports about each call; metrics implement it. */
+export interface ActionObserver {
+  done(action: Action, transport: Transport, code: ErrorCode | "ok"): void;
+}
+
+/** Runs one use case call and reports its outcome with the transport it came from. */
+export async function observe<T>(
+  observer: ActionObserver,
+  action: Action,
+  caller: Caller,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    const result = await run();
+    observer.done(action, caller.transport, "ok");
+    return result;
+  } catch (err) {
+    observer.done(action, caller.transport, toClientError(err).code);
+    throw err;
+  }
+}
+
+export const rateLimited = (message: string, retryAfterMs: number) =>
+  new AppError("RATE_LIMITED", message, { retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)) });
+
+/** Plain objects only: a JSON array or a primitive is never a valid payload. */
+export function asObject(value: unknown, what = "payload"): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new AppError("VALIDATION_FAILED", `${what} must be a JSON object`);
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,49 @@
+import type { ActionObserver } from "./caller.js";
+import { type CastVote, castVoteUseCase, type VoteObserver } from "./cast-vote.js";
+import { type CreatePoll, createPollUseCase } from "./create-poll.js";
+import { type HostActions, hostActionsUseCase } from "./host-actions.js";
+import { type JoinPoll, joinPollUseCase } from "./join-poll.js";
+import { createLookups } from "./lookups.js";
+import type { Limits, PollStore, ResultsReader, VoteSubmitter } from "./ports.js";
+import { type ReadPoll, readPollUseCase } from "./read-poll.js";
+
+export type { Caller, Transport } from "./caller.js";
+
+/** Every action a client can take, each implemented once and called by every transport. */
+export interface UseCases {
+  createPoll: CreatePoll;
+  join: JoinPoll;
+  vote: CastVote;
+  host: HostActions;
+  read: ReadPoll;
+}
+
+export interface UseCaseDeps {
+  polls: PollStore;
+  votes: VoteSubmitter;
+  results: ResultsReader;
+  limits: Limits;
+  observer: ActionObserver & VoteObserver;
+  /** How long poll rows and token owners are reused for votes and joins (0 = read every time). */
+  lookupCacheMs?: number;
+  participantCap?: number;
+}
+
+export function createUseCases({
+  polls,
+  votes,
+  results,
+  limits,
+  observer,
+  lookupCacheMs,
+  participantCap,
+}: UseCaseDeps): UseCases {
+  const lookups = createLookups({ polls, limits, cacheMs: lookupCacheMs });
+  return {
+    createPoll: createPollUseCase({ polls, limits, observer }),
+    join: joinPollUseCase({ polls, lookups, limits, results, observer, participantCap }),
+    vote: castVoteUseCase({ votes, lookups, limits, observer, voteObserver: observer }),
+    host: hostActionsUseCase({ polls, lookups, results, observer }),
+    read: readPollUseCase({ lookups, results, observer }),
+  };
+}

@@ -1,0 +1,100 @@
+import { randomUUID } from "node:crypto";
+import { AppError } from "../domain/errors.js";
+import { type LiveResults, type PollView, toView } from "../domain/poll.js";
+import { joinInputSchema, validate } from "../domain/schemas.js";
+import { generateToken, hashToken } from "../domain/tokens.js";
+import { type ActionObserver, type Caller, observe, rateLimited } from "./caller.js";
+import type { Lookups } from "./lookups.js";
+import type { Limits, PollStore, ResultsReader } from "./ports.js";
+
+export interface Joined {
+  participantId: string;
+  participantToken: string;
+  nickname: string;
+  poll: PollView;
+  results: LiveResults;
+  /** The participant's current vote (a returning participant), else null. */
+  yourVote: number | null;
+  /** false when an existing participant came back with its token. */
+  created: boolean;
+}
+
+export type JoinPoll = (caller: Caller, input: unknown) => Promise<Joined>;
+
+/**
+ * New participants are limited per (address, poll) generously, since a whole venue shares one address, and
+ * per address across *different* polls tightly, since no audience joins many polls at once; the poll's cap
+ * bounds what any mix of addresses can add. A returning participant (token) creates nothing and is not limited.
+ */
+export function joinPollUseCase({
+  polls,
+  lookups,
+  limits,
+  results,
+  observer,
+  participantCap = 10_000,
+}: {
+  polls: PollStore;
+  lookups: Lookups;
+  limits: Limits;
+  results: ResultsReader;
+  observer: ActionObserver;
+  participantCap?: number;
+}): JoinPoll {
+  async function admitNewParticipant(caller: Caller, pollId: string) {
+    const inPoll = await limits.consume("join", `${caller.address}|${pollId}`);
+    if (!inPoll.allowed)
+      throw rateLimited("too many joins from this address, slow down", inPoll.retryAfterMs);
+    if (inPoll.consumed > 1) return;
+    // First participant from this address in this poll: that is what counts against "many polls".
+    const acrossPolls = await limits.consume("joinPolls", caller.address);
+    if (!acrossPolls.allowed) {
+      // Refunded so the next attempt at this poll is judged as a first one again.
+      await limits.refund("join", `${caller.address}|${pollId}`);
+      throw rateLimited("this address joined too many polls, slow down", acrossPolls.retryAfterMs);
+    }
+  }
+
+  return (caller, input) =>
+    observe(observer, "join", caller, async () => {
+      const payload = validate(joinInputSchema, input);
+      const poll = await lookups.poll(caller, payload.roomCode);
+      if (payload.participantToken) {
+        // Identity is the participant, not the connection: the same token restores it on any instance.
+        const participant = await lookups.participant(poll, payload.participantToken);
+        const [yourVote, live] = await Promise.all([
+          polls.voteOf(poll.id, participant.id),
+          results.live(poll),
+        ]);
+        return {
+          participantId: participant.id,
+          participantToken: payload.participantToken,
+          nickname: participant.nickname,
+          poll: toView(poll),
+          results: live,
+          yourVote: yourVote ?? null,
+          created: false,
+        };
+      }
+      const nickname = payload.nickname as string;
+      await admitNewParticipant(caller, poll.id);
+      const participantId = randomUUID();
+      const participantToken = generateToken("participant");
+      const added = await polls.insertParticipant(
+        { id: participantId, pollId: poll.id, nickname, tokenHash: hashToken(participantToken) },
+        participantCap,
+      );
+      if (added === "missing") throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
+      if (added === "full")
+        throw new AppError("POLL_FULL", `this poll has reached its limit of ${participantCap} participants`);
+      return {
+        participantId,
+        participantToken,
+        nickname,
+        poll: toView(poll),
+        results: await results.live(poll),
+        yourVote: null,
+        created: true,
+      };
+    });
+}

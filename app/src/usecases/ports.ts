@@ -1,0 +1,82 @@
+import type {
+  LiveResults,
+  ParticipantRecord,
+  PollRecord,
+  PollStatus,
+  ResultsSnapshot,
+  RoomStatus,
+  VoteOutcome,
+} from "../domain/poll.js";
+
+/**
+ * What the use cases need from the rest of the service. Storage, Redis and the transports implement these;
+ * the use cases only ever see the interfaces, so they run the same on PostgreSQL or PGlite, with or without
+ * Redis, called from HTTP or Socket.IO.
+ */
+
+export interface NewPoll {
+  id: string;
+  roomCode: string;
+  question: string;
+  options: string[];
+  allowVoteChange: boolean;
+  hostTokenHash: string;
+}
+
+export interface PollStore {
+  /** "taken" when the room code is already in use (the caller draws another). */
+  insertPoll(poll: NewPoll): Promise<{ createdAt: string } | "taken">;
+  findPollByCode(roomCode: string): Promise<PollRecord | undefined>;
+  setStatus(pollId: string, status: PollStatus): Promise<boolean>;
+  deletePoll(pollId: string): Promise<boolean>;
+  /** Adds a participant unless the poll already has `cap` of them. */
+  insertParticipant(
+    p: { id: string; pollId: string; nickname: string; tokenHash: string },
+    cap: number,
+  ): Promise<"added" | "full" | "missing">;
+  findParticipantByTokenHash(tokenHash: string): Promise<ParticipantRecord | undefined>;
+  voteOf(pollId: string, participantId: string): Promise<number | undefined>;
+}
+
+export interface VoteRequest {
+  pollId: string;
+  roomCode: string;
+  participantId: string;
+  optionIndex: number;
+  /** Date.now() when the vote reached this instance; feeds the vote-to-broadcast latency. */
+  receivedAt: number;
+}
+
+export interface VoteSubmitter {
+  /** Resolves once the vote is durable (or rejects with the reason it was not stored). */
+  submit(vote: VoteRequest): Promise<VoteOutcome>;
+}
+
+/** The results module as the use cases see it. */
+export interface ResultsReader {
+  /** Current results of a poll, online count included. */
+  live(poll: Pick<PollRecord, "id" | "roomCode">): Promise<LiveResults>;
+  /** The same by room code, from a short cache fed by committed snapshots; undefined for no such poll. */
+  liveByCode(roomCode: string): Promise<LiveResults | undefined>;
+  /** Host actions reach every instance's members of the room. */
+  statusChanged(e: { pollId: string; roomCode: string; status: RoomStatus }): void;
+}
+
+export type LimitRule = "pollCreate" | "join" | "joinPolls" | "roomMiss" | "vote";
+
+export interface LimitDecision {
+  allowed: boolean;
+  /** Hits in the current window, this one included. */
+  consumed: number;
+  retryAfterMs: number;
+}
+
+export interface Limits {
+  consume(rule: LimitRule, key: string): Promise<LimitDecision>;
+  /** Takes back one hit (an action that was counted but then refused for another reason). */
+  refund(rule: LimitRule, key: string): Promise<void>;
+  /** Milliseconds until the key may act again when it is over the rule's limit, else 0; counts nothing. */
+  blockedFor(rule: LimitRule, key: string): Promise<number>;
+}
+
+export type { ResultsSnapshot };
