@@ -10,6 +10,7 @@ import { renderReport } from "./report.js";
 import { benchConnections } from "./scenarios/connections.js";
 import { benchFanout } from "./scenarios/fanout.js";
 import { benchHttp } from "./scenarios/http.js";
+import { benchJoinStorm } from "./scenarios/join-storm.js";
 import { benchVotes } from "./scenarios/votes.js";
 import { postgresVersion, startServices } from "./services.js";
 
@@ -24,6 +25,7 @@ const sections: Array<[string, () => Promise<unknown>]> = [
   ["votes", benchVotes],
   ["fanout", benchFanout],
   ["connections", benchConnections],
+  ["joinStorm", benchJoinStorm],
 ];
 
 async function main() {

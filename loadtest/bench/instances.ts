@@ -35,9 +35,9 @@ export async function startZephyrs(
   n: number,
   env: Record<string, string>,
   label: string,
-  { profile = true } = {},
+  { profile = true, databaseUrl = "" } = {},
 ): Promise<Instance[]> {
-  const databaseUrl = await createDatabase(postgres().url, "bench");
+  databaseUrl ||= await createDatabase(postgres().url, "bench");
   const mk = async (i: number): Promise<Instance> => {
     const name = `${label}-${i + 1}`;
     if (profile) mkdirSync(profileDirOf(name), { recursive: true });
@@ -68,7 +68,7 @@ export async function startZephyrs(
 export async function startZephyr(
   env: Record<string, string>,
   label: string,
-  opts: { profile?: boolean } = {},
+  opts: { profile?: boolean; databaseUrl?: string } = {},
 ): Promise<Instance> {
   return (await startZephyrs(1, env, label, opts))[0] as Instance;
 }

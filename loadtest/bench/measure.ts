@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
 /** Memory and CPU of the processes under test, read from /proc and the servers' own endpoints. */
@@ -54,4 +55,14 @@ export function cpuWatch(pids: Record<string, number[]>): () => CpuUse {
     out.machineBusyPct = Math.round((100 * (m1.busy - m0.busy)) / Math.max(0.01, m1.total - m0.total));
     return out;
   };
+}
+
+/** The open-file limit children inherit (`ulimit -n`); every client and server socket takes one. */
+export function openFileLimit(): number {
+  try {
+    const v = execFileSync("sh", ["-c", "ulimit -n"], { encoding: "utf8" }).trim();
+    return v === "unlimited" ? Number.POSITIVE_INFINITY : Number(v);
+  } catch {
+    return Number.NaN;
+  }
 }

@@ -36,6 +36,9 @@ export const S = QUICK
       cmpSeconds: 1,
       observers: 6,
       singleVotes: 3,
+      stormClients: 500,
+      stormWorkers: 2,
+      stormConcurrency: 100,
       deadlineMs: 150_000,
     }
   : {
@@ -54,6 +57,9 @@ export const S = QUICK
       cmpSeconds: 5,
       observers: 100,
       singleVotes: 30,
+      stormClients: 5000,
+      stormWorkers: 2,
+      stormConcurrency: 100,
       deadlineMs: 40 * 60_000,
     };
 export type Sizes = typeof S;
