@@ -2,7 +2,8 @@ import { join, resolve } from "node:path";
 
 /**
  * Command line: `--quick` shrinks every size so CI can prove the harness still works in under a minute (its
- * numbers mean nothing), `--out <dir>` writes the report elsewhere, `--only <section>` runs one section.
+ * numbers mean nothing), `--out <dir>` writes the report elsewhere, `--only <section>` runs one section,
+ * `--profiles <dir>` keeps the instances' .cpuprofile files there (one folder per instance) for DevTools.
  */
 
 export const HERE = import.meta.dirname;
@@ -18,6 +19,8 @@ export const QUICK = argv.includes("--quick");
 const out = argAfter("--out");
 export const OUT = out ? resolve(out) : QUICK ? join(HERE, "results/quick") : HERE;
 export const ONLY = argAfter("--only");
+const profiles = argAfter("--profiles");
+export const KEEP_PROFILES = profiles ? resolve(profiles) : undefined;
 
 export const S = QUICK
   ? {

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { REPO } from "./options.js";
+import { KEEP_PROFILES, REPO } from "./options.js";
 import { onCleanup } from "./processes.js";
 
 /**
@@ -9,8 +9,8 @@ import { onCleanup } from "./processes.js";
  */
 const PROFILE_INTERVAL_US = 10_000;
 
-const profDir = join(REPO, ".tmp", `bench-prof-${process.pid}`);
-onCleanup(() => rmSync(profDir, { recursive: true, force: true }));
+const profDir = KEEP_PROFILES ?? join(REPO, ".tmp", `bench-prof-${process.pid}`);
+if (!KEEP_PROFILES) onCleanup(() => rmSync(profDir, { recursive: true, force: true }));
 
 export const profileDirOf = (name: string): string => join(profDir, name);
 
