@@ -21,7 +21,7 @@ export async function bareHeap(url: string): Promise<number> {
 }
 
 /** CPU seconds of a process, and of the whole machine: the cheap profile next to every figure. */
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
     return (Number(f[11]) + Number(f[12])) / 100;

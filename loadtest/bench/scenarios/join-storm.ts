@@ -1,11 +1,10 @@
-import { Redis } from "ioredis";
-import { sql } from "../../../app/test/support/services.js";
+import { databaseActivity, databaseBackendCpuSeconds, perUnit, redisActivity } from "../counters.js";
 import { Histogram } from "../hist.js";
 import { newPoll, startBare, startZephyr, stopZephyrs } from "../instances.js";
 import { log } from "../log.js";
-import { cpuWatch, openFileLimit } from "../measure.js";
+import { cpuSeconds, cpuWatch, openFileLimit } from "../measure.js";
 import { S } from "../options.js";
-import { postgres, redisServer } from "../services.js";
+import { redisServer } from "../services.js";
 import { PER_WORKER, sourceAddresses, stopWorkers, takeWorker } from "../workers.js";
 
 /**
@@ -46,6 +45,7 @@ async function storm(
   await Promise.all(workers.map((w) => w.call("count")));
   const per = Math.ceil(S.stormClients / nWorkers);
   const cpu = cpuWatch({ server: [target.pid], clients: workers.map((w) => w.child.pid as number) });
+  const serverCpu0 = cpuSeconds(target.pid);
   const runs: ConnectRun[] = await Promise.all(
     workers.map((w, i) =>
       w.call("connect", {
@@ -58,6 +58,7 @@ async function storm(
     ),
   );
   const cpuUsed = cpu();
+  const serverCpu = cpuSeconds(target.pid) - serverCpu0;
   await whileJoined();
   await stopWorkers(workers);
   const joined = runs.reduce((a, r) => a + r.connected, 0);
@@ -82,41 +83,11 @@ async function storm(
     joinsPerSec: Math.round(joined / Math.max(0.001, seconds)),
     connect: connect.summary(),
     joinAck: joinAck.summary(),
+    // Per join rather than per second: a rate on a shared machine depends on what else ran; this less so.
+    serverCpuMsPerJoin: Math.round((1e4 * serverCpu) / Math.max(1, joined)) / 10,
     cpu: cpuUsed,
   };
 }
-
-/** Counters of the instance's own database; backends flush them when they exit, so read after a stop. */
-async function databaseActivity(databaseUrl: string) {
-  const name = new URL(databaseUrl).pathname.slice(1);
-  const [row] = await sql<Record<string, string>>(
-    postgres().url,
-    "SELECT xact_commit, tup_returned, tup_fetched, tup_inserted, blks_hit + blks_read AS blocks FROM pg_stat_database WHERE datname = $1",
-    [name],
-  );
-  return Object.fromEntries(Object.entries(row ?? {}).map(([k, v]) => [k, Number(v)]));
-}
-
-async function redisCommands(): Promise<Record<string, number>> {
-  const redis = new Redis(redisServer().url);
-  try {
-    const info = await redis.info("commandstats");
-    return Object.fromEntries(
-      [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1] as string, Number(m[2])]),
-    );
-  } finally {
-    redis.disconnect();
-  }
-}
-
-const perJoin = (before: Record<string, number>, after: Record<string, number>, joins: number) =>
-  Object.fromEntries(
-    Object.entries(after)
-      // INFO is the harness's own reading (and ioredis's ready check), not the service's work.
-      .filter(([k]) => k !== "info")
-      .map(([k, v]) => [k, Math.round((100 * (v - (before[k] ?? 0))) / Math.max(1, joins)) / 100] as const)
-      .filter(([, v]) => v > 0),
-  );
 
 export async function benchJoinStorm() {
   log(`join storm: ${S.stormClients} clients join one poll on one instance, then bare socket.io`);
@@ -129,11 +100,14 @@ export async function benchJoinStorm() {
   const db0 = await databaseActivity(setup.databaseUrl);
   // With Redis, as deployed: the join rate limit, sessions and the adapter all use it.
   const zz = await startZephyr({ REDIS_URL: redisServer().url }, "storm", { databaseUrl: setup.databaseUrl });
-  const redis0 = await redisCommands();
+  const redis0 = await redisActivity();
+  const backendCpu0 = await databaseBackendCpuSeconds(zz.databaseUrl);
   let redis1 = redis0;
+  let backendCpu = 0;
   // Read before the clients leave: each disconnect writes its session to Redis too.
   const zephyr = await storm({ url: zz.url, pid: zz.child.pid as number }, poll.roomCode, async () => {
-    redis1 = await redisCommands();
+    redis1 = await redisActivity();
+    backendCpu = (await databaseBackendCpuSeconds(zz.databaseUrl)) - backendCpu0;
   });
   const [profile] = await stopZephyrs([zz], "storm");
   const db1 = await databaseActivity(zz.databaseUrl);
@@ -148,8 +122,12 @@ export async function benchJoinStorm() {
     bareSocketIo: baseline,
     ratio: Math.round((100 * zephyr.joinsPerSec) / Math.max(1, baseline.joinsPerSec)) / 100,
     perJoin: {
-      database: perJoin(db0, db1, zephyr.joined),
-      redisCommands: perJoin(redis0, redis1, zephyr.joined),
+      database: perUnit(db0, db1, zephyr.joined),
+      redisCommands: perUnit(redis0.commands, redis1.commands, zephyr.joined),
+      // Backends that started after the storm's first reading are counted whole, start-up included.
+      postgresCpuMs: Math.round((1e4 * backendCpu) / Math.max(1, zephyr.joined)) / 10,
+      redisCpuMs:
+        Math.round((1e4 * (redis1.cpuSeconds - redis0.cpuSeconds)) / Math.max(1, zephyr.joined)) / 10,
     },
     profile,
   };
