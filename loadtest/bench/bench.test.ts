@@ -29,7 +29,8 @@ describe.runIf(ready)("benchmark harness (--quick)", () => {
       const r = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
       expect(r.meta.mode).toMatch(/^quick/);
       expect(r.meta.machine.nproc).toBeGreaterThan(0);
-      for (const s of ["http", "votes", "fanout", "connections"]) expect(r[s]?.error, s).toBeUndefined();
+      for (const s of ["http", "votes", "fanout", "connections", "joinStorm"])
+        expect(r[s]?.error, s).toBeUndefined();
       expect(r.http.zephyr.reqPerSec).toBeGreaterThan(0);
       expect(r.http.bareHono.reqPerSec).toBeGreaterThan(0);
       expect(r.http.sameJson).toBe(true);
@@ -44,6 +45,11 @@ describe.runIf(ready)("benchmark harness (--quick)", () => {
       expect(r.fanout.singleVote.bareSocketIoRedis.latency.count).toBeGreaterThan(0);
       expect(r.connections.zephyr.opened).toBe(r.connections.zephyr.requested);
       expect(r.connections.bareSocketIo.opened).toBe(r.connections.bareSocketIo.requested);
+      expect(r.joinStorm.zephyr.joined).toBe(r.joinStorm.clients);
+      expect(r.joinStorm.bareSocketIo.joined).toBe(r.joinStorm.clients);
+      expect(r.joinStorm.zephyr.joinAck.count).toBe(r.joinStorm.clients);
+      expect(r.joinStorm.ratio).toBeGreaterThan(0);
+      expect(r.joinStorm.perJoin.database.tup_inserted).toBeGreaterThan(0);
       const md = readFileSync(join(out, "REPORT.md"), "utf8");
       for (const h of [
         "## HTTP",
@@ -51,6 +57,7 @@ describe.runIf(ready)("benchmark harness (--quick)", () => {
         "## Fan-out",
         "### Single vote",
         "## Connections",
+        "## Join storm",
         "## Targets",
       ])
         expect(md).toContain(h);

@@ -269,6 +269,41 @@ export function renderReport(r: Any): string {
     });
   }
 
+  const j = r.joinStorm;
+  out.push("## Join storm: a crowd joins one poll", "");
+  if (j?.error) out.push("```", j.error, "```", "");
+  else if (j) {
+    const row = (name: string, y: Any) =>
+      `| ${name} | ${y.joined}/${y.requested} | ${y.failed}${y.firstError ? ` (${y.firstError})` : ""} | ${y.seconds} | ${y.joinsPerSec} | ${lat(y.connect)} | ${lat(y.joinAck)} | ${y.serverCpuMsPerJoin} | ${cpuText(y.cpu)} |`;
+    const perJoin = (o: Any) =>
+      Object.entries(o ?? {})
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ") || "–";
+    out.push(
+      `${j.clients} participants (raw WebSocket transport, ${j.clientWorkers} client processes with 4 source addresses each, ${j.concurrency} connecting at a time) connect and join one poll on one instance (with Redis, as deployed) as fast as it takes them. The baseline is bare socket.io taking the same clients from the same workers (its join-poll joins a room and acknowledges a join-sized payload, no database). Joins/s run from the first connect to the last join acknowledgement; connect is until the socket.io handshake completed, join ack from each join-poll emit to its acknowledgement.`,
+      "",
+      "| Server | joined | failed | seconds | joins/s | connect | join ack | server CPU ms/join | cpu |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+      row("Zephyr", j.zephyr),
+      row("bare socket.io", j.bareSocketIo),
+      "",
+      `Zephyr joins/s ÷ bare connects/s: **${j.ratio}×**.`,
+      "",
+      `Per join: PostgreSQL ${perJoin(j.perJoin?.database)} (pg_stat_database: transactions, rows and index entries read, rows inserted, blocks) and ${j.perJoin?.postgresCpuMs} ms CPU in its backends; Redis commands ${perJoin(j.perJoin?.redisCommands)} and ${j.perJoin?.redisCpuMs} ms CPU.`,
+      "",
+      `Zephyr profile (self time, whole run incl. start-up): ${profText(j.profile)}`,
+      "",
+    );
+    t.push({
+      section: "Join storm",
+      what: `joins/s ÷ bare socket.io connects/s, ${j.clients} clients`,
+      target: "≥ 0.5× bare connects/s",
+      measured: `${j.ratio}× (${j.zephyr.joinsPerSec} vs ${j.bareSocketIo.joinsPerSec}/s)`,
+      met: j.ratio >= 0.5 && j.zephyr.joined === j.clients,
+      explain: `join ack ${lat(j.zephyr.joinAck)} (bare ${lat(j.bareSocketIo.joinAck)}); server CPU per join ${j.zephyr.serverCpuMsPerJoin} ms (bare ${j.bareSocketIo.serverCpuMsPerJoin} ms), cpu ${cpuText(j.zephyr.cpu)} (bare ${cpuText(j.bareSocketIo.cpu)}); per join PostgreSQL ${perJoin(j.perJoin?.database)}, Redis ${perJoin(j.perJoin?.redisCommands)}; profile ${profText(j.profile)}`,
+    });
+  }
+
   out.push("## Targets", "", "| Section | Figure | Target | Measured | |", "| --- | --- | --- | --- | --- |");
   for (const x of t)
     out.push(`| ${x.section} | ${x.what} | ${x.target} | ${x.measured} | ${x.met ? "met" : "**MISSED**"} |`);

@@ -32,19 +32,30 @@ async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promis
   );
 }
 
+/**
+ * Opens m.count clients, m.concurrency at a time, each joining m.roomCode when given. Also reports when the
+ * first connect started and the last client was ready, and connect and join-ack latencies (join storm).
+ */
 async function connect(m: Msg) {
   const started = now();
   const urls: string[] = m.urls;
   const addrs: string[] = m.localAddresses;
   const base = clients.length;
+  const connectMs = new Histogram();
+  const joinAckMs = new Histogram();
+  let lastReadyAt = started;
+  let firstError: string | undefined;
   await pool(m.count, m.concurrency ?? 100, async (i) => {
     const inst = (m.instanceOffset ?? 0) + ((base + i) % urls.length);
     const url = urls[inst % urls.length] as string;
+    let c: WsSioClient | undefined;
     try {
-      const c = await connectWsSio(url, {
+      const connectStart = now();
+      c = await connectWsSio(url, {
         localAddress: addrs[i % addrs.length] as string,
         timeoutMs: 30_000,
       });
+      connectMs.add(now() - connectStart);
       const cl: Client = { c, inst: inst % urls.length, updates: [], relays: [] };
       c.on("vote-update", (u) => {
         if (!recording) return;
@@ -61,13 +72,26 @@ async function connect(m: Msg) {
           30_000,
         );
         if (!r.ack.ok) throw new Error(`join failed ${JSON.stringify(r.ack)}`);
+        joinAckMs.add(r.rttMs);
       }
       clients.push(cl);
-    } catch {
+      lastReadyAt = now();
+    } catch (e) {
       failedConnects++;
+      firstError ??= String((e as Error).message ?? e);
+      c?.close();
     }
   });
-  return { connected: clients.length - base, failed: failedConnects, ms: now() - started };
+  return {
+    connected: clients.length - base,
+    failed: failedConnects,
+    ms: now() - started,
+    startedAt: started,
+    lastReadyAt,
+    connectMs: connectMs.toSparse(),
+    joinAckMs: joinAckMs.toSparse(),
+    firstError,
+  };
 }
 
 function openCount() {

@@ -1,0 +1,68 @@
+import { join, resolve } from "node:path";
+
+/**
+ * Command line: `--quick` shrinks every size so CI can prove the harness still works in under a minute (its
+ * numbers mean nothing), `--out <dir>` writes the report elsewhere, `--only <section>` runs one section,
+ * `--profiles <dir>` keeps the instances' .cpuprofile files there (one folder per instance) for DevTools.
+ */
+
+export const HERE = import.meta.dirname;
+export const REPO = resolve(HERE, "../..");
+
+const argv = process.argv.slice(2);
+const argAfter = (flag: string) => {
+  const i = argv.indexOf(flag);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+
+export const QUICK = argv.includes("--quick");
+const out = argAfter("--out");
+export const OUT = out ? resolve(out) : QUICK ? join(HERE, "results/quick") : HERE;
+export const ONLY = argAfter("--only");
+const profiles = argAfter("--profiles");
+export const KEEP_PROFILES = profiles ? resolve(profiles) : undefined;
+
+export const S = QUICK
+  ? {
+      httpSeconds: 1,
+      httpConnections: 16,
+      connections: 100,
+      holdSeconds: 2,
+      voteClients: 16,
+      voteSeconds: 1,
+      votePacedRate: 200,
+      fanParticipants: 30,
+      fanRate: 30,
+      fanSeconds: 1,
+      cmpParticipants: 15,
+      cmpRate: 20,
+      cmpSeconds: 1,
+      observers: 6,
+      singleVotes: 3,
+      stormClients: 500,
+      stormWorkers: 2,
+      stormConcurrency: 100,
+      deadlineMs: 150_000,
+    }
+  : {
+      httpSeconds: 10,
+      httpConnections: 64,
+      connections: 15_000,
+      holdSeconds: 60,
+      voteClients: 256,
+      voteSeconds: 10,
+      votePacedRate: 5000,
+      fanParticipants: 5000,
+      fanRate: 2000,
+      fanSeconds: 10,
+      cmpParticipants: 500,
+      cmpRate: 200,
+      cmpSeconds: 5,
+      observers: 100,
+      singleVotes: 30,
+      stormClients: 5000,
+      stormWorkers: 2,
+      stormConcurrency: 100,
+      deadlineMs: 40 * 60_000,
+    };
+export type Sizes = typeof S;
