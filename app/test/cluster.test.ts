@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDatabase, type RedisServer, requireServices, sql, startRedis } from "../../test/services.js";
+import { startCluster as startSharedCluster } from "../../test/cluster.js";
+import { type RedisServer, requireServices, sql, startRedis } from "../../test/services.js";
 import { call, connect, type LiveClient, startTcpBalancer } from "../../test/sockets.js";
-import { api, spawnZephyr, waitFor, type ZephyrProcess } from "../../test/zephyr.js";
+import { api, waitFor, type ZephyrProcess } from "../../test/zephyr.js";
 
 /**
  * Three compiled instances on loopback with real PostgreSQL and Redis, driven by real socket.io clients:
@@ -24,27 +25,7 @@ const CLUSTER_ENV = {
   DB_POOL_SIZE: "10",
 };
 
-async function startCluster(env: Record<string, string>, n = 3) {
-  const url = await createDatabase(pgUrl!, "cluster");
-  const instances: ZephyrProcess[] = [];
-  // The first one migrates; the others start together against the migrated schema.
-  instances.push(await spawnZephyr({ ...CLUSTER_ENV, DATABASE_URL: url, INSTANCE_ID: "pod-1", ...env }));
-  instances.push(
-    ...(await Promise.all(
-      Array.from({ length: n - 1 }, (_, i) =>
-        spawnZephyr({ ...CLUSTER_ENV, DATABASE_URL: url, INSTANCE_ID: `pod-${i + 2}`, ...env }),
-      ),
-    )),
-  );
-  return {
-    dbUrl: url,
-    instances,
-    async stop() {
-      for (const z of instances) if (z.child.exitCode === null) z.kill("SIGKILL");
-      await Promise.all(instances.map((z) => z.exited));
-    },
-  };
-}
+const startCluster = (env: Record<string, string>) => startSharedCluster(pgUrl!, { ...CLUSTER_ENV, ...env });
 
 async function newPoll(base: string, body: Record<string, unknown> = {}) {
   return (

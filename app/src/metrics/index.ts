@@ -1,7 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { PoolStats } from "../storage/database.js";
 import type { ActionObserver } from "../usecases/caller.js";
-import type { VoteObserver } from "../usecases/cast-vote.js";
 
 export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -143,10 +142,14 @@ export function createMetrics({ version, poolStats }: { version: string; poolSta
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** What the use cases report, as metrics. */
-export function useCaseObserver(metrics: Metrics): ActionObserver & VoteObserver {
+export function useCaseObserver(metrics: Metrics): ActionObserver {
   return {
-    done: (action, transport, outcome) => metrics.actions.inc({ action, transport, outcome }),
-    accepted: (transport) => metrics.votesAccepted.inc({ transport }),
-    rejected: (transport, code) => metrics.votesRejected.inc({ transport, code }),
+    done(action, transport, outcome) {
+      metrics.actions.inc({ action, transport, outcome });
+      // The vote counters predate zephyr_actions_total; alerts and dashboards read them.
+      if (action !== "vote") return;
+      if (outcome === "ok") metrics.votesAccepted.inc({ transport });
+      else metrics.votesRejected.inc({ transport, code: outcome });
+    },
   };
 }

@@ -19,8 +19,6 @@ export interface PresenceStore {
 export interface Presence {
   connected(pollId: string, participantId?: string): void;
   disconnected(pollId: string, participantId?: string): void;
-  /** Polls with members on this instance: their counts are kept fresh here. */
-  polls(): Iterable<string>;
   /** Withdraws this instance's participants (graceful shutdown) and stops. */
   close(): Promise<void>;
 }
@@ -103,23 +101,20 @@ export function createPresence({
     },
     disconnected(pollId, participantId) {
       const p = local.get(pollId);
-      if (p && participantId === undefined) {
+      if (!p) return;
+      if (participantId === undefined) {
         p.watchers = Math.max(0, p.watchers - 1);
         return;
       }
-      const n = participantId === undefined ? undefined : p?.sockets.get(participantId);
-      if (!p || n === undefined) return;
-      const id = participantId as string;
+      const n = p.sockets.get(participantId);
+      if (n === undefined) return;
       if (n > 1) {
-        p.sockets.set(id, n - 1);
+        p.sockets.set(participantId, n - 1);
         return;
       }
-      p.sockets.delete(id);
-      p.present.delete(id);
-      p.absent.add(id);
-    },
-    polls() {
-      return [...local].filter(([, p]) => p.sockets.size + p.watchers > 0).map(([id]) => id);
+      p.sockets.delete(participantId);
+      p.present.delete(participantId);
+      p.absent.add(participantId);
     },
     async close() {
       clearInterval(timer);

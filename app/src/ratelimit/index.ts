@@ -29,7 +29,7 @@ export function createLimits({
   peekCacheMs = 1000,
 }: {
   rules: LimitRules;
-  /** A client that fails fast while disconnected (commands are not queued), so insurance takes over at once. */
+  /** While it is not ready (rejectIfRedisNotReady) or a command times out, the insurance limiter answers. */
   redis?: Redis;
   prefix?: string;
   onFallback?: () => void;

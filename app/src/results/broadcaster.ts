@@ -7,8 +7,6 @@ export interface Broadcaster {
   offer(snapshot: ResultsSnapshot): void;
   /** The room's connected-participant count changed; goes out with the newest known snapshot. */
   setOnline(pollId: string, online: number): void;
-  /** Highest seq emitted for the poll, or -1. */
-  emittedSeq(pollId: string): number;
   close(): void;
 }
 
@@ -96,9 +94,6 @@ export function createBroadcaster({
       if (st.online === online) return;
       st.online = online;
       schedule(pollId, st);
-    },
-    emittedSeq(pollId) {
-      return rooms.get(pollId)?.emittedSeq ?? -1;
     },
     close() {
       clearInterval(sweeper);

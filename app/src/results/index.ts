@@ -91,9 +91,9 @@ export function createResults({
       const pollIds = new Set<string>();
       for (const s of subscribers) for (const id of s.watched()) pollIds.add(id);
       if (pollIds.size === 0) return;
-      for (const v of await store.versions([...pollIds])) {
-        if (v.seq > broadcaster.emittedSeq(v.pollId)) accept(await store.snapshot(v.pollId, v.roomCode));
-      }
+      // Snapshots are O(options) rows each now, so reading them all at once is cheaper than a version check
+      // followed by one read per stale room; the broadcaster drops those it has already sent.
+      for (const snapshot of await store.snapshots([...pollIds])) accept(snapshot);
     } catch (err) {
       logger.warn({ err: { message: (err as Error).message } }, "results resync failed");
     } finally {

@@ -16,8 +16,8 @@ export interface ResultsStore {
   /** (seq, counts, participants) of one poll as of one statement. */
   snapshot(pollId: string, roomCode: string): Promise<ResultsSnapshot>;
   snapshotByCode(roomCode: string): Promise<ResultsSnapshot | undefined>;
-  /** Current results_version of several polls (deleted ones are absent). */
-  versions(pollIds: string[]): Promise<Array<{ pollId: string; roomCode: string; seq: number }>>;
+  /** Snapshots of several polls in one statement (deleted ones are absent). */
+  snapshots(pollIds: string[]): Promise<ResultsSnapshot[]>;
 }
 
 type CastVotesReply =
@@ -118,12 +118,12 @@ export function createResultsStore(db: Database): ResultsStore {
       return rows[0] && toSnapshot(rows[0]);
     },
 
-    async versions(pollIds) {
-      const rows = await db.query<{ id: string; room_code: string; results_version: number }>(
-        "SELECT id, room_code, results_version FROM polls WHERE id = ANY($1::uuid[])",
+    async snapshots(pollIds) {
+      const rows = await db.query<SnapshotRow>(
+        `SELECT ${SNAPSHOT_COLUMNS} FROM polls p WHERE p.id = ANY($1::uuid[])`,
         [pollIds],
       );
-      return rows.map((r) => ({ pollId: r.id, roomCode: r.room_code, seq: Number(r.results_version) }));
+      return rows.map(toSnapshot);
     },
   };
 }

@@ -7,8 +7,11 @@ export interface Caller {
   transport: Transport;
   /** Client address for rate limits (X-Forwarded-For already resolved by the transport). */
   address: string;
-  /** A participant this connection already authenticated (a socket after join-poll). */
-  session?: { participantId: string; pollId: string; roomCode: string };
+  /**
+   * A participant this connection already authenticated (a socket after join-poll); null on a connection that
+   * could hold one but has not joined yet; absent where connections hold none (HTTP).
+   */
+  session?: { participantId: string; pollId: string; roomCode: string } | null;
 }
 
 export type Action = "create-poll" | "join" | "vote" | "host" | "read";

@@ -1,4 +1,4 @@
-import { AppError, toClientError } from "../domain/errors.js";
+import { AppError } from "../domain/errors.js";
 import type { PollRecord, VoteOutcome } from "../domain/poll.js";
 import { validate, voteInputSchema } from "../domain/schemas.js";
 import { type ActionObserver, type Caller, observe, rateLimited } from "./caller.js";
@@ -10,11 +10,6 @@ export type CastVote = (
   input: unknown,
 ) => Promise<{ optionIndex: number; outcome: VoteOutcome }>;
 
-export interface VoteObserver {
-  accepted(transport: Caller["transport"]): void;
-  rejected(transport: Caller["transport"], code: string): void;
-}
-
 /**
  * A participant votes with its session (a joined socket) or its token (HTTP); either way the same per-participant
  * limit applies, so switching transports does not double the budget. Resolves once the vote is durable.
@@ -24,19 +19,19 @@ export function castVoteUseCase({
   lookups,
   limits,
   observer,
-  voteObserver,
 }: {
   votes: VoteSubmitter;
   lookups: Lookups;
   limits: Limits;
   observer: ActionObserver;
-  voteObserver: VoteObserver;
 }): CastVote {
   async function target(caller: Caller, roomCode: string | undefined, token: string | undefined) {
     if (caller.session && !token) {
       const poll = await lookups.poll(caller, caller.session.roomCode);
       return { poll, participantId: caller.session.participantId };
     }
+    if (!token && caller.session === null)
+      throw new AppError("NOT_JOINED", "join a poll (join-poll) before voting");
     if (!token) throw new AppError("UNAUTHORIZED", "participant token required");
     const poll = await lookups.poll(caller, roomCode ?? caller.session?.roomCode);
     return { poll, participantId: (await lookups.participant(poll, token)).id };
@@ -49,24 +44,18 @@ export function castVoteUseCase({
 
   return (caller, input) =>
     observe(observer, "vote", caller, async () => {
-      try {
-        const { roomCode, participantToken, optionIndex } = validate(voteInputSchema, input);
-        const { poll, participantId } = await target(caller, roomCode, participantToken);
-        const limit = await limits.consume("vote", participantId);
-        if (!limit.allowed) throw rateLimited("too many votes, slow down", limit.retryAfterMs);
-        checkOption(poll, optionIndex);
-        const outcome = await votes.submit({
-          pollId: poll.id,
-          roomCode: poll.roomCode,
-          participantId,
-          optionIndex,
-          receivedAt: Date.now(),
-        });
-        voteObserver.accepted(caller.transport);
-        return { optionIndex, outcome };
-      } catch (err) {
-        voteObserver.rejected(caller.transport, toClientError(err).code);
-        throw err;
-      }
+      const { roomCode, participantToken, optionIndex } = validate(voteInputSchema, input);
+      const { poll, participantId } = await target(caller, roomCode, participantToken);
+      const limit = await limits.consume("vote", participantId);
+      if (!limit.allowed) throw rateLimited("too many votes, slow down", limit.retryAfterMs);
+      checkOption(poll, optionIndex);
+      const outcome = await votes.submit({
+        pollId: poll.id,
+        roomCode: poll.roomCode,
+        participantId,
+        optionIndex,
+        receivedAt: Date.now(),
+      });
+      return { optionIndex, outcome };
     });
 }

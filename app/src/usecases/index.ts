@@ -1,5 +1,5 @@
 import type { ActionObserver } from "./caller.js";
-import { type CastVote, castVoteUseCase, type VoteObserver } from "./cast-vote.js";
+import { type CastVote, castVoteUseCase } from "./cast-vote.js";
 import { type CreatePoll, createPollUseCase } from "./create-poll.js";
 import { type HostActions, hostActionsUseCase } from "./host-actions.js";
 import { type JoinPoll, joinPollUseCase } from "./join-poll.js";
@@ -23,7 +23,7 @@ export interface UseCaseDeps {
   votes: VoteSubmitter;
   results: ResultsReader;
   limits: Limits;
-  observer: ActionObserver & VoteObserver;
+  observer: ActionObserver;
   /** How long poll rows and token owners are reused for votes and joins (0 = read every time). */
   lookupCacheMs?: number;
   participantCap?: number;
@@ -42,7 +42,7 @@ export function createUseCases({
   return {
     createPoll: createPollUseCase({ polls, limits, observer }),
     join: joinPollUseCase({ polls, lookups, limits, results, observer, participantCap }),
-    vote: castVoteUseCase({ votes, lookups, limits, observer, voteObserver: observer }),
+    vote: castVoteUseCase({ votes, lookups, limits, observer }),
     host: hostActionsUseCase({ polls, lookups, results, observer }),
     read: readPollUseCase({ lookups, results, observer }),
   };

@@ -1,6 +1,8 @@
 import type { ErrorBody } from "../../domain/errors.js";
-import type { LiveResults, PollView, RoomStatus } from "../../domain/poll.js";
+import type { LiveResults, RoomStatus } from "../../domain/poll.js";
 import type { HostInput, JoinInput, VoteInput } from "../../domain/schemas.js";
+import type { HostActions } from "../../usecases/host-actions.js";
+import type { Joined } from "../../usecases/join-poll.js";
 
 export type { LiveResults } from "../../domain/poll.js";
 
@@ -12,19 +14,9 @@ export type { LiveResults } from "../../domain/poll.js";
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };
 export type AckFn<T> = (response: Ack<T>) => void;
 
-export interface JoinPollData {
-  participantId: string;
-  participantToken: string;
-  nickname: string;
-  poll: PollView;
-  results: LiveResults;
-  yourVote: number | null;
-}
-
-export interface HostJoinData {
-  poll: PollView;
-  results: LiveResults;
-}
+/** What the join use case answers, but whether it created the participant (the socket needs no 201/200). */
+export type JoinPollData = Omit<Joined, "created">;
+export type HostJoinData = Awaited<ReturnType<HostActions["view"]>>;
 
 export interface ClientToServerEvents {
   "join-poll": (payload: JoinInput, ack: AckFn<JoinPollData>) => void;

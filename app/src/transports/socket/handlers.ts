@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { AppError } from "../../domain/errors.js";
 import { validate } from "../../domain/schemas.js";
 import type { Presence } from "../../presence/index.js";
 import { asObject } from "../../usecases/caller.js";
@@ -30,7 +29,7 @@ export function registerHandlers({
     return {
       transport: "socket",
       address: ip,
-      session: pollId && roomCode && participantId ? { pollId, roomCode, participantId } : undefined,
+      session: pollId && roomCode && participantId ? { pollId, roomCode, participantId } : null,
     };
   };
 
@@ -70,7 +69,6 @@ export function registerHandlers({
   });
 
   on(socket, "submit-vote", async (payload) => {
-    if (!socket.data.participantId) throw new AppError("NOT_JOINED", "join a poll (join-poll) before voting");
     const { optionIndex } = await useCases.vote(caller(), asObject(payload));
     socket.data.voteIndex = optionIndex;
     return { optionIndex };
