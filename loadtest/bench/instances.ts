@@ -20,6 +20,8 @@ const BASE_ENV = {
   RATE_LIMIT_VOTE: "1000000",
   RATE_LIMIT_POLL_CREATE: "1000000",
   RATE_LIMIT_ROOM_MISS: "1000000",
+  // The fan-out creates a voter per HTTP vote in one poll: 20,000+ participants, past the default cap.
+  POLL_PARTICIPANT_CAP: "1000000",
   SOCKET_TRANSPORTS: "websocket",
   SHUTDOWN_DELAY_MS: "0",
   DRAIN_WINDOW_MS: "0",
