@@ -7,6 +7,7 @@ import { type Config, usesRedis } from "./config/index.js";
 import { createLifecycle, type Lifecycle } from "./lifecycle/shutdown.js";
 import type { Logger } from "./logging/index.js";
 import { createMetrics, type Metrics, useCaseObserver } from "./metrics/index.js";
+import { createParticipantWriter } from "./participants/writer.js";
 import { createMemoryPresenceStore, createPresence } from "./presence/index.js";
 import { createLimits } from "./ratelimit/index.js";
 import { connectRedis } from "./redis/connections.js";
@@ -99,9 +100,17 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
     windowMs: config.votes.batchWindowMs,
     onBatch: (size) => metrics.voteBatchSize.observe(size),
   });
+  const polls = createPollStore(db);
+  const participantWriter = createParticipantWriter({
+    store: polls,
+    results,
+    cap: config.polls.participantCap,
+    logger,
+  });
   const limits = config.limits;
   const useCases = createUseCases({
-    polls: createPollStore(db),
+    polls,
+    participants: participantWriter,
     votes: writer,
     results,
     limits: createLimits({
@@ -118,7 +127,6 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
     }),
     observer: useCaseObserver(metrics),
     lookupCacheMs: config.polls.cacheMs,
-    participantCap: config.polls.participantCap,
   });
   const retention = createRetention({
     db,
@@ -148,6 +156,7 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
           return closed;
         },
       },
+      { name: "joins", run: () => participantWriter.flush() },
       { name: "votes", run: () => writer.flush() },
       { name: "presence", run: () => presence.close() },
       { name: "realtime", run: () => sockets.close() },

@@ -289,6 +289,11 @@ describe.runIf(hasPg && pgUrl && redisUrl)("with Redis configured", () => {
       expect(members).toHaveLength(2);
       const results = (await api(z.url, `/api/polls/${poll.roomCode}/results`)).body;
       expect(results).toMatchObject({ participants: 2, online: 2 });
+      // Online-only changes reach the host screens alone; participants get the count with the next results.
+      expect(first.updates, "a participant got an online-only update").toEqual([]);
+      expect((await call(other, "submit-vote", { optionIndex: 0 })).ok).toBe(true);
+      await waitFor(async () => first.updates.at(-1)?.total === 1, { what: "the vote reaches participants" });
+      expect(first.updates.at(-1)).toMatchObject({ online: 2, participants: 2 });
       other.disconnect();
       await waitFor(async () => host.updates.at(-1)?.online === 1, { what: "online 1 after a leave" });
       first.disconnect();

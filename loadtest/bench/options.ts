@@ -42,6 +42,7 @@ export const S = QUICK
       stormClients: 500,
       stormWorkers: 2,
       stormConcurrency: 100,
+      stormRounds: 1,
       deadlineMs: 150_000,
     }
   : {
@@ -63,6 +64,7 @@ export const S = QUICK
       stormClients: 5000,
       stormWorkers: 2,
       stormConcurrency: 100,
+      stormRounds: 3,
       deadlineMs: 40 * 60_000,
     };
 export type Sizes = typeof S;

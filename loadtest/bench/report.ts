@@ -287,7 +287,7 @@ export function renderReport(r: Any): string {
       row("Zephyr", j.zephyr),
       row("bare socket.io", j.bareSocketIo),
       "",
-      `Zephyr joins/s ÷ bare connects/s: **${j.ratio}×**.`,
+      `Zephyr joins/s ÷ bare connects/s: **${j.ratio}×**, the median of ${(j.rounds ?? []).length || 1} alternating rounds (${roundsText(j.rounds)}); the table is that round.`,
       "",
       `Per join: PostgreSQL ${perJoin(j.perJoin?.database)} (pg_stat_database: transactions, rows and index entries read, rows inserted, blocks) and ${j.perJoin?.postgresCpuMs} ms CPU in its backends; Redis commands ${perJoin(j.perJoin?.redisCommands)} and ${j.perJoin?.redisCpuMs} ms CPU.`,
       "",
@@ -298,7 +298,7 @@ export function renderReport(r: Any): string {
       section: "Join storm",
       what: `joins/s ÷ bare socket.io connects/s, ${j.clients} clients`,
       target: "≥ 0.5× bare connects/s",
-      measured: `${j.ratio}× (${j.zephyr.joinsPerSec} vs ${j.bareSocketIo.joinsPerSec}/s)`,
+      measured: `${j.ratio}× (${j.zephyr.joinsPerSec} vs ${j.bareSocketIo.joinsPerSec}/s; median of ${(j.rounds ?? []).length || 1} rounds)`,
       met: j.ratio >= 0.5 && j.zephyr.joined === j.clients,
       explain: `join ack ${lat(j.zephyr.joinAck)} (bare ${lat(j.bareSocketIo.joinAck)}); server CPU per join ${j.zephyr.serverCpuMsPerJoin} ms (bare ${j.bareSocketIo.serverCpuMsPerJoin} ms), cpu ${cpuText(j.zephyr.cpu)} (bare ${cpuText(j.bareSocketIo.cpu)}); per join PostgreSQL ${perJoin(j.perJoin?.database)}, Redis ${perJoin(j.perJoin?.redisCommands)}; profile ${profText(j.profile)}`,
     });
@@ -318,6 +318,10 @@ export function renderReport(r: Any): string {
   out.push("");
   return out.join("\n");
 }
+
+const roundsText = (rounds: Any[] | undefined) =>
+  (rounds ?? []).map((r) => `${r.ratio}× = ${r.zephyrJoinsPerSec}/${r.bareJoinsPerSec}`).join(", ") ||
+  "one round";
 
 export function targetsOf(report: Any): string[] {
   return renderReport(report)

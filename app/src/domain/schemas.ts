@@ -11,7 +11,10 @@ export const LIMITS = {
 } as const;
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+// Printable ASCII is one grapheme per character; segmenting is the costliest step of validating a join.
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 const countGraphemes = (s: string) => {
+  if (PRINTABLE_ASCII.test(s)) return s.length;
   let n = 0;
   for (const _ of graphemes.segment(s)) n++;
   return n;

@@ -8,7 +8,18 @@ import type { Logger } from "../logging/index.js";
  */
 export function createRedisClient(
   target: RedisConfig,
-  { name, logger, onError }: { name: string; logger: Logger; onError?: (err: Error) => void },
+  {
+    name,
+    logger,
+    onError,
+    autoPipelining = false,
+  }: {
+    name: string;
+    logger: Logger;
+    onError?: (err: Error) => void;
+    /** Sends the commands issued in one event-loop turn as one write (ioredis enableAutoPipelining). */
+    autoPipelining?: boolean;
+  },
 ): Redis {
   const options: RedisOptions = {
     connectionName: `zephyr-${name}`,
@@ -17,6 +28,7 @@ export function createRedisClient(
     connectTimeout: 3000,
     // A slow Redis must not hold a vote or a join: limits fall back to memory, presence retries next sync.
     commandTimeout: 1000,
+    enableAutoPipelining: autoPipelining,
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 3000),
     ...(target.password ? { password: target.password } : {}),
     ...(target.tls ? { tls: {} } : {}),

@@ -32,7 +32,8 @@ export function createBroadcaster({
   idleForgetMs = 10 * 60_000,
 }: {
   intervalMs: number;
-  emit: (update: RoomUpdate, oldestVoteAt: number | undefined) => void;
+  /** resultsChanged is false when only the online count moved since the room's last update. */
+  emit: (update: RoomUpdate, oldestVoteAt: number | undefined, resultsChanged: boolean) => void;
   idleForgetMs?: number;
 }): Broadcaster {
   const rooms = new Map<string, RoomState>();
@@ -54,12 +55,17 @@ export function createBroadcaster({
     const snap = st.latest;
     if (!snap || !changed(st)) return;
     const oldest = st.oldestPendingVoteAt;
+    const resultsChanged = snap.seq > st.emittedSeq;
     st.oldestPendingVoteAt = undefined;
     st.emittedSeq = snap.seq;
     st.emittedOnline = st.online;
     st.lastEmitAt = Date.now();
     const { pollId: id, roomCode, counts, total, participants, seq } = snap;
-    emit({ pollId: id, roomCode, counts, total, participants, online: st.online, seq }, oldest);
+    emit(
+      { pollId: id, roomCode, counts, total, participants, online: st.online, seq },
+      oldest,
+      resultsChanged,
+    );
   };
 
   const schedule = (pollId: string, st: RoomState) => {

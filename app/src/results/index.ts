@@ -9,14 +9,15 @@ import { createResultsCache } from "./results-cache.js";
 
 /** A transport that shows rooms to clients: gets every room update, says which rooms it shows. */
 export interface RoomSubscriber {
-  update(update: RoomUpdate, oldestVoteAt: number | undefined): void;
+  /** resultsChanged is false for an update that only carries a new online count. */
+  update(update: RoomUpdate, oldestVoteAt: number | undefined, resultsChanged: boolean): void;
   status(change: StatusChange): void;
   /** Polls this subscriber has members of on this instance (for resync). */
   watched(): Iterable<string>;
 }
 
 export interface Results extends ResultsReader {
-  /** From the vote writer: the one entry for committed snapshots of this instance. */
+  /** From the writers (votes, joins): the one entry for committed snapshots of this instance. */
   committed(snapshot: ResultsSnapshot): void;
   /** From presence: how many participants of a poll are connected across all instances. */
   online(pollId: string, count: number): void;
@@ -55,8 +56,8 @@ export function createResults({
   const onlineByPoll = createLookupCache<number>({ ttlMs: onlineCacheMs });
   const broadcaster = createBroadcaster({
     intervalMs: broadcastIntervalMs,
-    emit: (update, oldest) => {
-      for (const s of subscribers) s.update(update, oldest);
+    emit: (update, oldest, resultsChanged) => {
+      for (const s of subscribers) s.update(update, oldest, resultsChanged);
     },
   });
 
@@ -116,6 +117,7 @@ export function createResults({
       onlineByPoll.set(pollId, count);
       broadcaster.setOnline(pollId, count);
     },
+    withOnline,
     async live(poll: Pick<PollRecord, "id" | "roomCode">) {
       const snapshot = await store.snapshot(poll.id, poll.roomCode);
       accept(snapshot);

@@ -1,10 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
 import { createResultsCache, type VersionedResults } from "./results-cache.js";
 
-const r = (seq: number, total = seq): VersionedResults => ({
+const r = (seq: number, total = seq, participants = total): VersionedResults => ({
   roomCode: "ABCDEF",
   counts: [total],
   total,
+  participants,
   seq,
 });
 
@@ -32,6 +33,17 @@ describe("results cache", () => {
     expect((await cache.get("ABCDEF", async () => r(0)))?.total).toBe(7);
     cache.offer(r(6));
     expect((await cache.get("ABCDEF", async () => r(0)))?.total).toBe(7);
+  });
+
+  it("orders snapshots of the same version by participants (joins do not change the version)", async () => {
+    const cache = createResultsCache({ ttlMs: 10_000 });
+    cache.offer(r(3, 3, 10));
+    cache.offer(r(3, 3, 12));
+    expect((await cache.get("ABCDEF", async () => r(0)))?.participants).toBe(12);
+    cache.offer(r(3, 3, 11));
+    expect((await cache.get("ABCDEF", async () => r(0)))?.participants).toBe(12);
+    cache.offer(r(4, 4, 5));
+    expect((await cache.get("ABCDEF", async () => r(0)))?.seq).toBe(4);
   });
 
   it("loads once for many concurrent requests and forgets unknown codes", async () => {

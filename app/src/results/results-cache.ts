@@ -5,6 +5,8 @@ export interface VersionedResults {
   seq: number;
   counts: number[];
   total: number;
+  /** Only grows within one version: joins add participants without changing the results version. */
+  participants: number;
 }
 
 export interface ResultsCache<V extends VersionedResults = VersionedResults> {
@@ -31,7 +33,9 @@ export function createResultsCache<V extends VersionedResults = VersionedResults
   const cache = createLookupCache<V>({
     ttlMs,
     maxEntries,
-    keep: (cached, incoming) => cached.seq > incoming.seq,
+    keep: (cached, incoming) =>
+      cached.seq > incoming.seq ||
+      (cached.seq === incoming.seq && cached.participants > incoming.participants),
   });
   return {
     get: (roomCode, load) => cache.get(roomCode, load),

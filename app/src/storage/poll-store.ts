@@ -1,4 +1,4 @@
-import type { ParticipantRecord, PollRecord, PollStatus } from "../domain/poll.js";
+import { type ParticipantRecord, type PollRecord, type PollStatus, totalOf } from "../domain/poll.js";
 import type { NewPoll, PollStore } from "../usecases/ports.js";
 import type { Database, Queryable } from "./database.js";
 
@@ -33,6 +33,10 @@ const POLL_SELECT = `
 SELECT p.id, p.room_code, p.question, p.allow_vote_change, p.status, p.host_token_hash, p.created_at,
        (SELECT json_agg(o.label ORDER BY o.position) FROM poll_options o WHERE o.poll_id = p.id) AS options
 FROM polls p`;
+
+type AddParticipantsReply =
+  | { poll: "missing" }
+  | { poll: "present"; added: number; seq: number; participants: number; counts: number[] | null };
 
 const isUniqueViolation = (err: unknown, constraint: string) =>
   (err as { code?: string }).code === "23505" &&
@@ -81,24 +85,32 @@ export function createPollStore(
       return rows.length > 0;
     },
 
-    // One statement: the cap check, the counter and the row commit together, and the poll row is locked only
-    // for this statement, so joins and vote batches of the same poll interleave.
-    async insertParticipant(p, cap) {
-      const rows = await db.query<{ added: boolean | null }>(
-        `WITH counted AS (
-           UPDATE polls SET participant_count = participant_count + 1, last_activity_at = now()
-           WHERE id = $1 AND participant_count < $5 RETURNING id
-         ), inserted AS (
-           INSERT INTO participants (id, poll_id, nickname, token_hash)
-           SELECT $2, counted.id, $3, $4 FROM counted RETURNING 1
-         )
-         SELECT (SELECT count(*) FROM inserted) > 0 AS added,
-                EXISTS (SELECT 1 FROM polls WHERE id = $1) AS present`,
-        [p.pollId, p.id, p.nickname, p.tokenHash, cap],
+    async addParticipants(pollId, roomCode, participants, cap) {
+      const rows = await db.query<{ reply: AddParticipantsReply | string }>(
+        "SELECT zephyr_add_participants($1, $2::uuid[], $3::text[], $4::text[], $5) AS reply",
+        [
+          pollId,
+          participants.map((p) => p.id),
+          participants.map((p) => p.nickname),
+          participants.map((p) => p.tokenHash),
+          cap,
+        ],
       );
-      const row = rows[0] as { added: boolean; present: boolean } | undefined;
-      if (row?.added) return "added";
-      return row?.present ? "full" : "missing";
+      const raw = rows[0]?.reply;
+      const reply = (typeof raw === "string" ? JSON.parse(raw) : raw) as AddParticipantsReply | undefined;
+      if (!reply || reply.poll === "missing") return "missing";
+      const counts = jsonArray(reply.counts).map(Number);
+      return {
+        added: Number(reply.added),
+        snapshot: {
+          pollId,
+          roomCode,
+          seq: Number(reply.seq),
+          counts,
+          total: totalOf(counts),
+          participants: Number(reply.participants),
+        },
+      };
     },
 
     async findParticipantByTokenHash(tokenHash): Promise<ParticipantRecord | undefined> {

@@ -4,7 +4,7 @@ import { type CreatePoll, createPollUseCase } from "./create-poll.js";
 import { type HostActions, hostActionsUseCase } from "./host-actions.js";
 import { type JoinPoll, joinPollUseCase } from "./join-poll.js";
 import { createLookups } from "./lookups.js";
-import type { Limits, PollStore, ResultsReader, VoteSubmitter } from "./ports.js";
+import type { Limits, ParticipantAdder, PollStore, ResultsReader, VoteSubmitter } from "./ports.js";
 import { type ReadPoll, readPollUseCase } from "./read-poll.js";
 
 export type { Caller, Transport } from "./caller.js";
@@ -20,28 +20,28 @@ export interface UseCases {
 
 export interface UseCaseDeps {
   polls: PollStore;
+  participants: ParticipantAdder;
   votes: VoteSubmitter;
   results: ResultsReader;
   limits: Limits;
   observer: ActionObserver;
   /** How long poll rows and token owners are reused for votes and joins (0 = read every time). */
   lookupCacheMs?: number;
-  participantCap?: number;
 }
 
 export function createUseCases({
   polls,
+  participants,
   votes,
   results,
   limits,
   observer,
   lookupCacheMs,
-  participantCap,
 }: UseCaseDeps): UseCases {
   const lookups = createLookups({ polls, limits, cacheMs: lookupCacheMs });
   return {
     createPoll: createPollUseCase({ polls, limits, observer }),
-    join: joinPollUseCase({ polls, lookups, limits, results, observer, participantCap }),
+    join: joinPollUseCase({ polls, participants, lookups, limits, results, observer }),
     vote: castVoteUseCase({ votes, lookups, limits, observer }),
     host: hostActionsUseCase({ polls, lookups, results, observer }),
     read: readPollUseCase({ lookups, results, observer }),

@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { AppError } from "../domain/errors.js";
 import { type LiveResults, type PollView, toView } from "../domain/poll.js";
 import { joinInputSchema, validate } from "../domain/schemas.js";
 import { generateToken, hashToken } from "../domain/tokens.js";
 import { type ActionObserver, type Caller, observe, rateLimited } from "./caller.js";
 import type { Lookups } from "./lookups.js";
-import type { Limits, PollStore, ResultsReader } from "./ports.js";
+import type { Limits, ParticipantAdder, PollStore, ResultsReader } from "./ports.js";
 
 export interface Joined {
   participantId: string;
@@ -28,18 +27,18 @@ export type JoinPoll = (caller: Caller, input: unknown) => Promise<Joined>;
  */
 export function joinPollUseCase({
   polls,
+  participants,
   lookups,
   limits,
   results,
   observer,
-  participantCap = 10_000,
 }: {
-  polls: PollStore;
+  polls: Pick<PollStore, "voteOf">;
+  participants: ParticipantAdder;
   lookups: Lookups;
   limits: Limits;
   results: ResultsReader;
   observer: ActionObserver;
-  participantCap?: number;
 }): JoinPoll {
   async function admitNewParticipant(caller: Caller, pollId: string) {
     const inPoll = await limits.consume("join", `${caller.address}|${pollId}`);
@@ -80,19 +79,19 @@ export function joinPollUseCase({
       await admitNewParticipant(caller, poll.id);
       const participantId = randomUUID();
       const participantToken = generateToken("participant");
-      const added = await polls.insertParticipant(
-        { id: participantId, pollId: poll.id, nickname, tokenHash: hashToken(participantToken) },
-        participantCap,
-      );
-      if (added === "missing") throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
-      if (added === "full")
-        throw new AppError("POLL_FULL", `this poll has reached its limit of ${participantCap} participants`);
+      const snapshot = await participants.add({
+        id: participantId,
+        pollId: poll.id,
+        roomCode: poll.roomCode,
+        nickname,
+        tokenHash: hashToken(participantToken),
+      });
       return {
         participantId,
         participantToken,
         nickname,
         poll: toView(poll),
-        results: await results.live(poll),
+        results: await results.withOnline(snapshot),
         yourVote: null,
         created: true,
       };

@@ -23,17 +23,30 @@ export interface NewPoll {
   hostTokenHash: string;
 }
 
+export interface NewParticipant {
+  id: string;
+  pollId: string;
+  roomCode: string;
+  nickname: string;
+  tokenHash: string;
+}
+
 export interface PollStore {
   /** "taken" when the room code is already in use (the caller draws another). */
   insertPoll(poll: NewPoll): Promise<{ createdAt: string } | "taken">;
   findPollByCode(roomCode: string): Promise<PollRecord | undefined>;
   setStatus(pollId: string, status: PollStatus): Promise<boolean>;
   deletePoll(pollId: string): Promise<boolean>;
-  /** Adds a participant unless the poll already has `cap` of them. */
-  insertParticipant(
-    p: { id: string; pollId: string; nickname: string; tokenHash: string },
+  /**
+   * Adds participants of one poll in arrival order until it holds `cap` of them, in one transaction: the first
+   * `added` are in, the rest found it full. The snapshot is the poll's results as of that transaction.
+   */
+  addParticipants(
+    pollId: string,
+    roomCode: string,
+    participants: Array<Pick<NewParticipant, "id" | "nickname" | "tokenHash">>,
     cap: number,
-  ): Promise<"added" | "full" | "missing">;
+  ): Promise<{ added: number; snapshot: ResultsSnapshot } | "missing">;
   findParticipantByTokenHash(tokenHash: string): Promise<ParticipantRecord | undefined>;
   voteOf(pollId: string, participantId: string): Promise<number | undefined>;
 }
@@ -52,8 +65,15 @@ export interface VoteSubmitter {
   submit(vote: VoteRequest): Promise<VoteOutcome>;
 }
 
+export interface ParticipantAdder {
+  /** Resolves once the participant is durable, with the poll's results as of its commit (POLL_FULL when full). */
+  add(participant: NewParticipant): Promise<ResultsSnapshot>;
+}
+
 /** The results module as the use cases see it. */
 export interface ResultsReader {
+  /** A snapshot as clients see it: with the poll's online count. */
+  withOnline(snapshot: ResultsSnapshot): Promise<LiveResults>;
   /** Current results of a poll, online count included. */
   live(poll: Pick<PollRecord, "id" | "roomCode">): Promise<LiveResults>;
   /** The same by room code, from a short cache fed by committed snapshots; undefined for no such poll. */

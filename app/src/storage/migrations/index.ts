@@ -4,6 +4,7 @@ import { m001Initial } from "./001_initial.js";
 import { m002ResultsVersion } from "./002_results_version.js";
 import { m003CastVotes } from "./003_cast_votes.js";
 import { m004PresenceRetention } from "./004_presence_retention.js";
+import { m005AddParticipants } from "./005_add_participants.js";
 
 export interface Migration {
   version: number;
@@ -17,6 +18,7 @@ export const migrations: readonly Migration[] = [
   m002ResultsVersion,
   m003CastVotes,
   m004PresenceRetention,
+  m005AddParticipants,
 ];
 
 // Arbitrary but fixed: every instance and the migrate Job must contend for the same lock.

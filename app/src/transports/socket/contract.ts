@@ -51,3 +51,5 @@ export interface SocketData {
 }
 
 export const roomOf = (pollId: string) => `poll:${pollId}`;
+/** The poll's host screens: they also get updates that only change the online count. */
+export const hostRoomOf = (pollId: string) => `hosts:${pollId}`;

@@ -3,7 +3,7 @@ import { validate } from "../../domain/schemas.js";
 import type { Presence } from "../../presence/index.js";
 import { asObject } from "../../usecases/caller.js";
 import type { Caller, UseCases } from "../../usecases/index.js";
-import { roomOf } from "./contract.js";
+import { hostRoomOf, roomOf } from "./contract.js";
 import type { createDispatch } from "./dispatch.js";
 import type { ZSocket } from "./io.js";
 
@@ -38,6 +38,7 @@ export function registerHandlers({
     const { pollId, participantId, role } = socket.data;
     if (pollId) {
       await socket.leave(roomOf(pollId));
+      if (role === "host") await socket.leave(hostRoomOf(pollId));
       presence.disconnected(pollId, role === "participant" ? participantId : undefined);
     }
     socket.data = { ip: socket.data.ip };
@@ -87,6 +88,7 @@ export function registerHandlers({
   on(socket, "host-join", async (payload) => {
     const view = await useCases.host.view(caller(), asObject(payload));
     await enterRoom(view.poll.id);
+    await socket.join(hostRoomOf(view.poll.id));
     socket.data = { ip: socket.data.ip, pollId: view.poll.id, roomCode: view.poll.roomCode, role: "host" };
     return view;
   });
