@@ -25,6 +25,7 @@ export const ERROR_DESCRIPTIONS = {
   NOT_JOINED: "Socket.IO only: `submit-vote` before `join-poll`",
   POLL_CLOSED: "vote on a closed poll",
   POLL_FULL: "join of a new participant to a poll that has `POLL_PARTICIPANT_CAP` participants already",
+  QUESTION_NOT_ACTIVE: "an answer to a question other than the one the presenter has active",
   VOTE_CHANGE_NOT_ALLOWED: "changing a vote where the poll does not allow it",
   PAYLOAD_TOO_LARGE: "body over `BODY_LIMIT_BYTES`",
   RATE_LIMITED:

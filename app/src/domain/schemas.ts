@@ -8,6 +8,13 @@ export const LIMITS = {
   optionsMax: 10,
   nicknameMaxGraphemes: 32,
   nicknameMaxCodeUnits: 128,
+  questionsMax: 50,
+  ratingMaxTop: 10,
+  wordMax: 40,
+  wordEntriesMax: 5,
+  wordEntriesDefault: 3,
+  openAnswerMax: 280,
+  openAnswersPerParticipant: 3,
 } as const;
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
@@ -23,7 +30,7 @@ const countGraphemes = (s: string) => {
 // Control characters (NUL among them, which PostgreSQL text rejects) and lone surrogates never make sense in
 // a question, an option or a nickname.
 const CONTROL = /\p{Cc}/u;
-const text = (max: number, what: string) =>
+export const text = (max: number, what: string) =>
   z
     .string({ error: `${what} must be a string` })
     .transform((s) => s.normalize("NFC").trim())

@@ -31,7 +31,8 @@ const toPoll = (r: PollRow): PollRecord => ({
 
 const POLL_SELECT = `
 SELECT p.id, p.room_code, p.question, p.allow_vote_change, p.status, p.host_token_hash, p.created_at,
-       (SELECT json_agg(o.label ORDER BY o.position) FROM poll_options o WHERE o.poll_id = p.id) AS options
+       (SELECT json_agg(o.label ORDER BY o.position) FROM poll_options o
+        WHERE o.poll_id = p.id AND o.question_position = 0) AS options
 FROM polls p`;
 
 type AddParticipantsReply =
@@ -56,7 +57,11 @@ export function createPollStore(
             [p.id, p.roomCode, p.question, p.allowVoteChange, p.hostTokenHash],
           );
           await tx.query(
-            "INSERT INTO poll_options (poll_id, position, label) SELECT $1, t.ord - 1, t.label FROM unnest($2::text[]) WITH ORDINALITY AS t(label, ord)",
+            "INSERT INTO questions (poll_id, position, type, text, allow_vote_change) VALUES ($1, 0, 'single', $2, $3)",
+            [p.id, p.question, p.allowVoteChange],
+          );
+          await tx.query(
+            "INSERT INTO poll_options (poll_id, question_position, position, label) SELECT $1, 0, t.ord - 1, t.label FROM unnest($2::text[]) WITH ORDINALITY AS t(label, ord)",
             [p.id, p.options],
           );
           return { createdAt: new Date(rows[0]?.created_at ?? Date.now()).toISOString() };
@@ -124,7 +129,7 @@ export function createPollStore(
 
     async voteOf(pollId, participantId) {
       const rows = await db.query<{ option_position: number }>(
-        "SELECT option_position FROM votes WHERE poll_id = $1 AND participant_id = $2",
+        "SELECT option_position FROM votes WHERE poll_id = $1 AND question_position = 0 AND participant_id = $2",
         [pollId, participantId],
       );
       return rows[0] ? Number(rows[0].option_position) : undefined;
@@ -134,7 +139,8 @@ export function createPollStore(
     async rebuildCounts(pollId) {
       await db.query(
         `UPDATE poll_options o SET vote_count = COALESCE(
-           (SELECT count(*) FROM votes v WHERE v.poll_id = o.poll_id AND v.option_position = o.position), 0)
+           (SELECT count(*) FROM votes v WHERE v.poll_id = o.poll_id AND v.question_position = o.question_position
+              AND v.option_position = o.position), 0)
          WHERE o.poll_id = $1`,
         [pollId],
       );
@@ -145,7 +151,7 @@ export function createPollStore(
 
 async function countsOf(q: Queryable, pollId: string): Promise<number[]> {
   const rows = await q.query<{ vote_count: number }>(
-    "SELECT vote_count FROM poll_options WHERE poll_id = $1 ORDER BY position",
+    "SELECT vote_count FROM poll_options WHERE poll_id = $1 AND question_position = 0 ORDER BY position",
     [pollId],
   );
   return rows.map((r) => Number(r.vote_count));

@@ -23,8 +23,10 @@ export interface ResultsStore {
 type CastVotesReply =
   | { poll: "missing" }
   | { poll: "closed" }
+  | { poll: "open"; question: "not-active" | "missing" }
   | {
       poll: "open";
+      question?: undefined;
       outcomes: Array<VoteOutcome | "not-allowed">;
       seq?: number;
       counts?: number[];
@@ -32,7 +34,8 @@ type CastVotesReply =
     };
 
 const SNAPSHOT_COLUMNS = `p.id, p.room_code, p.results_version AS seq, p.participant_count AS participants,
-  (SELECT json_agg(o.vote_count ORDER BY o.position) FROM poll_options o WHERE o.poll_id = p.id) AS counts`;
+  (SELECT json_agg(o.vote_count ORDER BY o.position) FROM poll_options o
+   WHERE o.poll_id = p.id AND o.question_position = p.active_question) AS counts`;
 
 interface SnapshotRow {
   [k: string]: unknown;
@@ -58,14 +61,15 @@ const toSnapshot = (r: SnapshotRow): ResultsSnapshot => {
 export function createResultsStore(db: Database): ResultsStore {
   return {
     /**
-     * zephyr_cast_votes (migrations 003/004): one statement, so a transaction of its own and one round trip
-     * however many votes it carries. The poll row lock it takes first orders all batches of a poll across
-     * instances, which is what makes (results_version, counts) a consistent snapshot.
+     * zephyr_cast_choices (migration 006; a vote is a one-bit answer to question 0 until questions reach the
+     * API): one statement, so a transaction of its own and one round trip however many votes it carries. The
+     * poll row lock it takes first orders all batches of a poll across instances, which is what makes
+     * (results_version, counts) a consistent snapshot.
      */
     async castBatch(pollId, votes) {
       const rows = await db.query<{ reply: CastVotesReply | string }>(
-        "SELECT zephyr_cast_votes($1, $2::uuid[], $3::smallint[]) AS reply",
-        [pollId, votes.map((v) => v.participantId), votes.map((v) => v.optionIndex)],
+        "SELECT zephyr_cast_choices($1, 0::smallint, $2::uuid[], $3::integer[]) AS reply",
+        [pollId, votes.map((v) => v.participantId), votes.map((v) => 1 << v.optionIndex)],
       );
       const raw = rows[0]?.reply;
       const reply = (typeof raw === "string" ? JSON.parse(raw) : raw) as CastVotesReply | undefined;
@@ -75,6 +79,10 @@ export function createResultsStore(db: Database): ResultsStore {
       }
       if (reply.poll === "closed") {
         const error = new AppError("POLL_CLOSED", "this poll is closed");
+        return { results: votes.map(() => ({ ok: false, error })) };
+      }
+      if (reply.question) {
+        const error = new AppError("QUESTION_NOT_ACTIVE", "this question is not the active one");
         return { results: votes.map(() => ({ ok: false, error })) };
       }
       const results: BatchResult[] = reply.outcomes.map((outcome) =>

@@ -5,6 +5,7 @@ import { m002ResultsVersion } from "./002_results_version.js";
 import { m003CastVotes } from "./003_cast_votes.js";
 import { m004PresenceRetention } from "./004_presence_retention.js";
 import { m005AddParticipants } from "./005_add_participants.js";
+import { m006Questions } from "./006_questions.js";
 
 export interface Migration {
   version: number;
@@ -19,6 +20,7 @@ export const migrations: readonly Migration[] = [
   m003CastVotes,
   m004PresenceRetention,
   m005AddParticipants,
+  m006Questions,
 ];
 
 // Arbitrary but fixed: every instance and the migrate Job must contend for the same lock.

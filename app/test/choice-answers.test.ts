@@ -1,0 +1,234 @@
+/**
+ * zephyr_cast_choices (migration 006): answers to one question as sets of options (single = one option, multiple =
+ * several, rating = one scale value), checked against answering one by one in submission order, on PGlite and
+ * on PostgreSQL 15. Also: a database built and filled by the migrations before 006 keeps its polls, votes and
+ * results once 006 is applied, and the single-question call older instances make still works on it.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createDatabase, requireServices } from "../../test/services.js";
+import type { Database } from "../src/storage/database.js";
+import { migrate, migrations } from "../src/storage/migrations/index.js";
+import { createPgliteDatabase } from "../src/storage/pglite.js";
+import { createPollStore } from "../src/storage/poll-store.js";
+import { createPostgresDatabase } from "../src/storage/postgres.js";
+import { createResultsStore } from "../src/storage/results-store.js";
+
+type Outcome = "created" | "changed" | "unchanged" | "not-allowed";
+
+/** The rules, one answer at a time: what a batch must be equivalent to. */
+function reference(stored: Map<string, number>, answers: Array<[string, number]>, allowChange: boolean) {
+  const state = new Map(stored);
+  const outcomes: Outcome[] = answers.map(([pid, mask]) => {
+    const prev = state.get(pid);
+    if (prev === undefined) {
+      state.set(pid, mask);
+      return "created";
+    }
+    if (prev === mask) return "unchanged";
+    if (!allowChange) return "not-allowed";
+    state.set(pid, mask);
+    return "changed";
+  });
+  return { outcomes, state };
+}
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return (n: number) => {
+    s = (s * 1_664_525 + 1_013_904_223) >>> 0;
+    return s % n;
+  };
+}
+
+const bits = (mask: number) => Array.from({ length: 16 }, (_, i) => i).filter((i) => mask & (1 << i));
+
+const pgUrl = inject("postgresUrl");
+const backends: Array<[string, () => Promise<Database>]> = [
+  ["PGlite (embedded)", () => createPgliteDatabase()],
+];
+if (requireServices("postgres") && pgUrl) {
+  backends.push([
+    "PostgreSQL 15",
+    async () => createPostgresDatabase({ connectionString: await createDatabase(pgUrl, "choices") }),
+  ]);
+}
+
+describe.each(backends)("choice answers on %s", (_name, open) => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await open();
+    await migrate(db);
+  }, 60_000);
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  /** A poll whose active question 1 has `options` options (question 0 is the usual single choice). */
+  async function newQuestion(
+    type: "multiple" | "rating",
+    options: number,
+    allowChange: boolean,
+    people: number,
+  ) {
+    const id = randomUUID();
+    await createPollStore(db).insertPoll({
+      id,
+      roomCode: `C${id.slice(0, 5).toUpperCase()}`,
+      question: "first",
+      options: ["a", "b"],
+      allowVoteChange: false,
+      hostTokenHash: randomUUID(),
+    });
+    await db.query(
+      "INSERT INTO questions (poll_id, position, type, text, allow_vote_change) VALUES ($1, 1, $2, 'q', $3)",
+      [id, type, allowChange],
+    );
+    await db.query(
+      "INSERT INTO poll_options (poll_id, question_position, position, label) SELECT $1, 1, g, g::text FROM generate_series(0, $2 - 1) g",
+      [id, options],
+    );
+    await db.query("UPDATE polls SET active_question = 1 WHERE id = $1", [id]);
+    const participants = Array.from({ length: people }, () => randomUUID());
+    await db.query(
+      "INSERT INTO participants (id, poll_id, nickname, token_hash) SELECT p, $1, 'n', p::text FROM unnest($2::uuid[]) AS p",
+      [id, participants],
+    );
+    return { id, participants };
+  }
+
+  const cast = async (pollId: string, question: number, answers: Array<[string, number]>) => {
+    const [row] = await db.query<{ reply: unknown }>(
+      "SELECT zephyr_cast_choices($1, $2::smallint, $3::uuid[], $4::integer[]) AS reply",
+      [pollId, question, answers.map((a) => a[0]), answers.map((a) => a[1])],
+    );
+    const reply = row?.reply;
+    return (typeof reply === "string" ? JSON.parse(reply) : reply) as {
+      poll: string;
+      question?: string;
+      outcomes?: Outcome[];
+      counts?: number[];
+      answered?: number;
+      seq?: number;
+    };
+  };
+
+  async function storedAnswers(pollId: string, question: number) {
+    const rows = await db.query<{ participant_id: string; mask: number }>(
+      "SELECT participant_id, bit_or(1 << option_position) AS mask FROM votes WHERE poll_id = $1 AND question_position = $2 GROUP BY participant_id",
+      [pollId, question],
+    );
+    return new Map(rows.map((r) => [r.participant_id, Number(r.mask)]));
+  }
+
+  async function countsOf(pollId: string, question: number) {
+    const rows = await db.query<{ vote_count: number }>(
+      "SELECT vote_count FROM poll_options WHERE poll_id = $1 AND question_position = $2 ORDER BY position",
+      [pollId, question],
+    );
+    const [q] = await db.query<{ answer_count: number }>(
+      "SELECT answer_count FROM questions WHERE poll_id = $1 AND position = $2",
+      [pollId, question],
+    );
+    return { counts: rows.map((r) => Number(r.vote_count)), answered: Number(q?.answer_count) };
+  }
+
+  const cases: Array<["multiple" | "rating", number, boolean, number]> = [
+    ["multiple", 5, true, 1],
+    ["multiple", 10, true, 2],
+    ["multiple", 4, false, 3],
+    ["rating", 11, true, 4],
+    ["rating", 5, false, 5],
+  ];
+  it.each(cases)(
+    "%s with %i options (changes %s, seed %i) matches answering one by one",
+    async (type, n, allow, seed) => {
+      const next = rng(seed);
+      const poll = await newQuestion(type, n, allow, 12);
+      let expected = new Map<string, number>();
+      for (let round = 0; round < 6; round++) {
+        const answers: Array<[string, number]> = Array.from({ length: 1 + next(25) }, () => {
+          const pid = poll.participants[next(poll.participants.length)] as string;
+          // rating: one value; multiple: any non-empty set, small ones often so answers repeat
+          const mask = type === "rating" ? 1 << next(n) : 1 + next(next(2) ? 3 : (1 << n) - 1);
+          return [pid, mask];
+        });
+        const ref = reference(expected, answers, allow);
+        const reply = await cast(poll.id, 1, answers);
+        expect(reply.outcomes).toEqual(ref.outcomes);
+        expected = ref.state;
+        expect(await storedAnswers(poll.id, 1)).toEqual(expected);
+        const counts = Array.from({ length: n }, () => 0);
+        for (const mask of expected.values()) for (const b of bits(mask)) counts[b] = (counts[b] ?? 0) + 1;
+        expect(await countsOf(poll.id, 1)).toEqual({ counts, answered: expected.size });
+        if (reply.counts) expect(reply).toMatchObject({ counts, answered: expected.size });
+      }
+      // question 0 was never touched
+      expect(await countsOf(poll.id, 0)).toEqual({ counts: [0, 0], answered: 0 });
+    },
+  );
+
+  it("refuses answers to a question that is not active, and unknown polls", async () => {
+    const poll = await newQuestion("multiple", 3, true, 2);
+    expect(await cast(poll.id, 0, [[poll.participants[0] as string, 1]])).toEqual({
+      poll: "open",
+      question: "not-active",
+    });
+    expect(await cast(randomUUID(), 1, [[poll.participants[0] as string, 1]])).toEqual({ poll: "missing" });
+    expect(await storedAnswers(poll.id, 0)).toEqual(new Map());
+  });
+});
+
+describe.each(backends)("upgrading a filled database to questions on %s", (_name, open) => {
+  it("keeps polls, votes and results, and the single-question call still counts", async () => {
+    const db = await open();
+    try {
+      const before = migrations.filter((m) => m.version < 6);
+      await migrate(db, undefined, before);
+      const pollId = randomUUID();
+      await db.query(
+        "INSERT INTO polls (id, room_code, question, allow_vote_change, host_token_hash) VALUES ($1, 'UPGRAD', 'Old?', true, 'h')",
+        [pollId],
+      );
+      await db.query(
+        "INSERT INTO poll_options (poll_id, position, label) VALUES ($1, 0, 'x'), ($1, 1, 'y')",
+        [pollId],
+      );
+      const people = [randomUUID(), randomUUID(), randomUUID()];
+      await db.query("SELECT zephyr_add_participants($1, $2::uuid[], $3::text[], $4::text[], 100)", [
+        pollId,
+        people,
+        ["a", "b", "c"],
+        people.map((p) => `t${p}`),
+      ]);
+      await db.query("SELECT zephyr_cast_votes($1, $2::uuid[], $3::smallint[])", [pollId, people, [0, 1, 1]]);
+
+      expect((await migrate(db)).applied).toEqual([6]);
+      const poll = await createPollStore(db).findPollByCode("UPGRAD");
+      expect(poll).toMatchObject({
+        question: "Old?",
+        options: ["x", "y"],
+        allowVoteChange: true,
+        status: "open",
+      });
+      const results = createResultsStore(db);
+      expect(await results.snapshot(pollId, "UPGRAD")).toMatchObject({
+        counts: [1, 2],
+        total: 3,
+        participants: 3,
+      });
+      expect(await createPollStore(db).voteOf(pollId, people[1] as string)).toBe(1);
+      const [q] = await db.query<{ type: string; answer_count: number }>(
+        "SELECT type, answer_count FROM questions WHERE poll_id = $1 AND position = 0",
+        [pollId],
+      );
+      expect(q).toMatchObject({ type: "single", answer_count: 3 });
+      // An instance still on the previous release calls zephyr_cast_votes during a rolling update.
+      await db.query("SELECT zephyr_cast_votes($1, $2::uuid[], $3::smallint[])", [pollId, [people[0]], [1]]);
+      expect(await results.snapshot(pollId, "UPGRAD")).toMatchObject({ counts: [0, 3], total: 3 });
+      expect(await createPollStore(db).rebuildCounts(pollId)).toEqual([0, 3]);
+    } finally {
+      await db.close();
+    }
+  });
+});
