@@ -7,12 +7,15 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDatabase, requireServices } from "../../test/services.js";
+import { isAppError } from "../src/domain/errors.js";
+import { createLogger } from "../src/logging/index.js";
 import type { Database } from "../src/storage/database.js";
 import { migrate, migrations } from "../src/storage/migrations/index.js";
 import { createPgliteDatabase } from "../src/storage/pglite.js";
 import { createPollStore } from "../src/storage/poll-store.js";
 import { createPostgresDatabase } from "../src/storage/postgres.js";
 import { createResultsStore } from "../src/storage/results-store.js";
+import { createVoteWriter } from "../src/votes/writer.js";
 
 type Outcome = "created" | "changed" | "unchanged" | "not-allowed";
 
@@ -167,6 +170,41 @@ describe.each(backends)("choice answers on %s", (_name, open) => {
       expect(await countsOf(poll.id, 0)).toEqual({ counts: [0, 0], answered: 0 });
     },
   );
+
+  it("through the vote writer: one batch per question, the inactive one refused with QUESTION_NOT_ACTIVE", async () => {
+    const poll = await newQuestion("multiple", 4, true, 6);
+    const batches: number[] = [];
+    const writer = createVoteWriter({
+      store: createResultsStore(db),
+      results: { committed() {} },
+      logger: createLogger({ level: "silent" }),
+      windowMs: 50,
+      onBatch: (n) => batches.push(n),
+    });
+    const submit = (questionIndex: number, pid: string, mask: number) =>
+      writer.submit({
+        pollId: poll.id,
+        roomCode: "X",
+        questionIndex,
+        participantId: pid,
+        mask,
+        receivedAt: 0,
+      });
+    const settled = await Promise.allSettled([
+      ...poll.participants.map((pid, i) => submit(1, pid, 0b11 << (i % 3))),
+      submit(0, poll.participants[0] as string, 1),
+    ]);
+    await writer.flush();
+    expect(batches.sort()).toEqual([1, 6]);
+    expect(settled.slice(0, 6).map((r) => r.status === "fulfilled" && r.value)).toEqual(
+      Array(6).fill("created"),
+    );
+    const refused = settled[6];
+    expect(refused?.status === "rejected" && isAppError(refused.reason) && refused.reason.code).toBe(
+      "QUESTION_NOT_ACTIVE",
+    );
+    expect(await countsOf(poll.id, 1)).toEqual({ counts: [2, 4, 4, 2], answered: 6 });
+  });
 
   it("refuses answers to a question that is not active, and unknown polls", async () => {
     const poll = await newQuestion("multiple", 3, true, 2);

@@ -117,12 +117,13 @@ describe.each(backends)("join batches on %s", (_name, open) => {
     const [participant] = await db.query<{ id: string }>("SELECT id FROM participants WHERE poll_id = $1", [
       poll.id,
     ]);
-    const cast = await createResultsStore(db).castBatch(poll.id, [
+    const cast = await createResultsStore(db).castBatch(poll.id, 0, [
       {
         pollId: poll.id,
         roomCode: poll.roomCode,
+        questionIndex: 0,
         participantId: participant?.id as string,
-        optionIndex: 1,
+        mask: 1 << 1,
         receivedAt: 0,
       },
     ]);

@@ -115,8 +115,9 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
         writer.submit({
           pollId: poll.id,
           roomCode: poll.roomCode,
+          questionIndex: 0,
           participantId,
-          optionIndex,
+          mask: 1 << optionIndex,
           receivedAt: Date.now(),
         }),
       ),
@@ -211,8 +212,9 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
         (writer as (typeof writers)[number]).submit({
           pollId: poll.id,
           roomCode: poll.roomCode,
+          questionIndex: 0,
           participantId: pid,
-          optionIndex: option,
+          mask: 1 << option,
           receivedAt: Date.now(),
         }),
       );

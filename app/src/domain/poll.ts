@@ -46,8 +46,11 @@ export type VoteOutcome = "created" | "changed" | "unchanged";
 export interface ResultsSnapshot {
   pollId: string;
   roomCode: string;
+  /** The question these results are of: the poll's active one when the snapshot was taken. */
+  questionIndex: number;
   seq: number;
   counts: number[];
+  /** Participants who answered the question. */
   total: number;
   /** Participants who ever joined. */
   participants: number;

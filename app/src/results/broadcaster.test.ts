@@ -5,6 +5,7 @@ import { createBroadcaster } from "./broadcaster.js";
 const snap = (seq: number, pollId = "p1"): ResultsSnapshot => ({
   pollId,
   roomCode: "ABCDEF",
+  questionIndex: 0,
   seq,
   counts: [seq],
   total: seq,

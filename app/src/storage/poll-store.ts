@@ -1,4 +1,4 @@
-import { type ParticipantRecord, type PollRecord, type PollStatus, totalOf } from "../domain/poll.js";
+import type { ParticipantRecord, PollRecord, PollStatus } from "../domain/poll.js";
 import type { NewPoll, PollStore } from "../usecases/ports.js";
 import type { Database, Queryable } from "./database.js";
 
@@ -37,7 +37,15 @@ FROM polls p`;
 
 type AddParticipantsReply =
   | { poll: "missing" }
-  | { poll: "present"; added: number; seq: number; participants: number; counts: number[] | null };
+  | {
+      poll: "present";
+      added: number;
+      seq: number;
+      participants: number;
+      question: number;
+      answered: number | null;
+      counts: number[] | null;
+    };
 
 const isUniqueViolation = (err: unknown, constraint: string) =>
   (err as { code?: string }).code === "23505" &&
@@ -110,9 +118,10 @@ export function createPollStore(
         snapshot: {
           pollId,
           roomCode,
+          questionIndex: Number(reply.question),
           seq: Number(reply.seq),
           counts,
-          total: totalOf(counts),
+          total: Number(reply.answered ?? 0),
           participants: Number(reply.participants),
         },
       };

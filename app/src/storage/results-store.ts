@@ -1,5 +1,5 @@
 import { AppError } from "../domain/errors.js";
-import { type ResultsSnapshot, totalOf, type VoteOutcome } from "../domain/poll.js";
+import type { ResultsSnapshot, VoteOutcome } from "../domain/poll.js";
 import type { VoteRequest } from "../usecases/ports.js";
 import type { Database } from "./database.js";
 import { jsonArray } from "./poll-store.js";
@@ -8,9 +8,10 @@ export type BatchResult = { ok: true; outcome: VoteOutcome } | { ok: false; erro
 
 /** What the vote writer and the results module read and write. */
 export interface ResultsStore {
-  /** One poll's batch, in one statement; the snapshot is present when the counts changed. */
+  /** A batch of answers to one question, in one statement; the snapshot is present when the counts changed. */
   castBatch(
     pollId: string,
+    questionIndex: number,
     votes: VoteRequest[],
   ): Promise<{ results: BatchResult[]; snapshot?: ResultsSnapshot }>;
   /** (seq, counts, participants) of one poll as of one statement. */
@@ -30,10 +31,13 @@ type CastVotesReply =
       outcomes: Array<VoteOutcome | "not-allowed">;
       seq?: number;
       counts?: number[];
+      answered?: number;
       participants?: number;
     };
 
-const SNAPSHOT_COLUMNS = `p.id, p.room_code, p.results_version AS seq, p.participant_count AS participants,
+const SNAPSHOT_COLUMNS = `p.id, p.room_code, p.active_question AS question, p.results_version AS seq,
+  p.participant_count AS participants,
+  (SELECT q.answer_count FROM questions q WHERE q.poll_id = p.id AND q.position = p.active_question) AS answered,
   (SELECT json_agg(o.vote_count ORDER BY o.position) FROM poll_options o
    WHERE o.poll_id = p.id AND o.question_position = p.active_question) AS counts`;
 
@@ -41,7 +45,9 @@ interface SnapshotRow {
   [k: string]: unknown;
   id: string;
   room_code: string;
+  question: number;
   seq: number;
+  answered: number | null;
   participants: number;
   counts: number[] | string;
 }
@@ -51,9 +57,10 @@ const toSnapshot = (r: SnapshotRow): ResultsSnapshot => {
   return {
     pollId: r.id,
     roomCode: r.room_code,
+    questionIndex: Number(r.question),
     seq: Number(r.seq),
     counts,
-    total: totalOf(counts),
+    total: Number(r.answered ?? 0),
     participants: Number(r.participants),
   };
 };
@@ -61,15 +68,14 @@ const toSnapshot = (r: SnapshotRow): ResultsSnapshot => {
 export function createResultsStore(db: Database): ResultsStore {
   return {
     /**
-     * zephyr_cast_choices (migration 006; a vote is a one-bit answer to question 0 until questions reach the
-     * API): one statement, so a transaction of its own and one round trip however many votes it carries. The
+     * zephyr_cast_choices (migration 006): one statement, so a transaction of its own and one round trip however many votes it carries. The
      * poll row lock it takes first orders all batches of a poll across instances, which is what makes
      * (results_version, counts) a consistent snapshot.
      */
-    async castBatch(pollId, votes) {
+    async castBatch(pollId, questionIndex, votes) {
       const rows = await db.query<{ reply: CastVotesReply | string }>(
-        "SELECT zephyr_cast_choices($1, 0::smallint, $2::uuid[], $3::integer[]) AS reply",
-        [pollId, votes.map((v) => v.participantId), votes.map((v) => 1 << v.optionIndex)],
+        "SELECT zephyr_cast_choices($1, $2::smallint, $3::uuid[], $4::integer[]) AS reply",
+        [pollId, questionIndex, votes.map((v) => v.participantId), votes.map((v) => v.mask)],
       );
       const raw = rows[0]?.reply;
       const reply = (typeof raw === "string" ? JSON.parse(raw) : raw) as CastVotesReply | undefined;
@@ -100,9 +106,10 @@ export function createResultsStore(db: Database): ResultsStore {
         snapshot: {
           pollId,
           roomCode: (votes[0] as VoteRequest).roomCode,
+          questionIndex,
           seq: Number(reply.seq),
           counts,
-          total: totalOf(counts),
+          total: Number(reply.answered ?? 0),
           participants: Number(reply.participants ?? 0),
           oldestVoteAt: Math.min(...votes.map((v) => v.receivedAt)),
         },
@@ -115,7 +122,7 @@ export function createResultsStore(db: Database): ResultsStore {
       ]);
       const row = rows[0];
       if (row) return toSnapshot(row);
-      return { pollId, roomCode, seq: 0, counts: [], total: 0, participants: 0 };
+      return { pollId, roomCode, questionIndex: 0, seq: 0, counts: [], total: 0, participants: 0 };
     },
 
     async snapshotByCode(roomCode) {

@@ -53,7 +53,9 @@ export function castVoteUseCase({
         pollId: poll.id,
         roomCode: poll.roomCode,
         participantId,
-        optionIndex,
+        // One question per poll in the contract so far: position 0, answered with one option.
+        questionIndex: 0,
+        mask: 1 << optionIndex,
         receivedAt: Date.now(),
       });
       return { optionIndex, outcome };

@@ -54,8 +54,11 @@ export interface PollStore {
 export interface VoteRequest {
   pollId: string;
   roomCode: string;
+  /** The question answered: the poll's active one when the answer was checked. */
+  questionIndex: number;
   participantId: string;
-  optionIndex: number;
+  /** The chosen option positions as a bit mask (one bit for a single choice or a rating). */
+  mask: number;
   /** Date.now() when the vote reached this instance; feeds the vote-to-broadcast latency. */
   receivedAt: number;
 }

@@ -38,14 +38,19 @@ export function createVoteWriter({
     maxBatch,
     windowMs,
     onBatch,
-    write: async (pollId, votes) => {
-      const { results, snapshot } = await store.castBatch(pollId, votes);
+    write: async (_key, votes) => {
+      const { pollId, questionIndex } = votes[0] as VoteRequest;
+      const { results, snapshot } = await store.castBatch(pollId, questionIndex, votes);
       if (snapshot) sink.committed(snapshot);
       return results.map((r) => (r.ok ? { ok: true, value: r.outcome } : { ok: false, error: r.error }));
     },
-    onError: (err, pollId, size) => {
-      if (!isAppError(err)) logger.error({ err, pollId, votes: size }, "vote batch failed");
+    onError: (err, key, size) => {
+      if (!isAppError(err)) logger.error({ err, poll: key, votes: size }, "vote batch failed");
     },
   });
-  return { submit: (vote) => commit.submit(vote.pollId, vote), flush: commit.flush };
+  // One batch holds answers to one question (the cast takes one), so a batch never straddles an activation.
+  return {
+    submit: (vote) => commit.submit(`${vote.pollId}/${vote.questionIndex}`, vote),
+    flush: commit.flush,
+  };
 }

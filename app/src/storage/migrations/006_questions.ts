@@ -18,7 +18,7 @@ function patch(text: string, from: string, to: string): string {
  * zephyr_cast_choices takes a batch of answers to one question as bit masks of option positions (at most 11
  * positions: ten options or a 0..10 scale), so a single choice is one bit and comparing two answers is comparing
  * two integers. zephyr_cast_votes stays as the one-question call on position 0, and zephyr_add_participants now
- * reports the active question's counts.
+ * reports the active question's results.
  */
 export const m006Questions: Migration = {
   version: 6,
@@ -191,10 +191,13 @@ $fn$;
 
 ${patch(
   patch(m005AddParticipants.sql, "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"),
-  "(SELECT jsonb_agg(vote_count ORDER BY position) FROM poll_options WHERE poll_id = p_poll)",
-  `(SELECT jsonb_agg(o.vote_count ORDER BY o.position) FROM poll_options o
-                JOIN polls p ON p.id = o.poll_id AND p.active_question = o.question_position
-                WHERE o.poll_id = p_poll)`,
+  "'counts', (SELECT jsonb_agg(vote_count ORDER BY position) FROM poll_options WHERE poll_id = p_poll)",
+  `'question', (SELECT active_question FROM polls WHERE id = p_poll),
+    'answered', (SELECT q.answer_count FROM questions q JOIN polls p ON p.id = q.poll_id
+                 AND p.active_question = q.position WHERE q.poll_id = p_poll),
+    'counts', (SELECT jsonb_agg(o.vote_count ORDER BY o.position) FROM poll_options o
+               JOIN polls p ON p.id = o.poll_id AND p.active_question = o.question_position
+               WHERE o.poll_id = p_poll)`,
 )}
 `,
 };
