@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDatabase, requireServices } from "../../test/services.js";
 import { isAppError } from "../src/domain/errors.js";
+import { validatePollDefinition } from "../src/domain/questions.js";
 import { createLogger } from "../src/logging/index.js";
 import type { Database } from "../src/storage/database.js";
 import { migrate, migrations } from "../src/storage/migrations/index.js";
@@ -78,19 +79,20 @@ describe.each(backends)("choice answers on %s", (_name, open) => {
     await createPollStore(db).insertPoll({
       id,
       roomCode: `C${id.slice(0, 5).toUpperCase()}`,
-      question: "first",
-      options: ["a", "b"],
-      allowVoteChange: false,
+      questions: [
+        { type: "single", text: "first", options: ["a", "b"], allowVoteChange: false },
+        type === "multiple"
+          ? {
+              type,
+              text: "q",
+              options: Array.from({ length: options }, (_, i) => `o${i}`),
+              maxChoices: options,
+              allowVoteChange: allowChange,
+            }
+          : { type, text: "q", min: 0, max: options - 1, allowVoteChange: allowChange },
+      ],
       hostTokenHash: randomUUID(),
     });
-    await db.query(
-      "INSERT INTO questions (poll_id, position, type, text, allow_vote_change) VALUES ($1, 1, $2, 'q', $3)",
-      [id, type, allowChange],
-    );
-    await db.query(
-      "INSERT INTO poll_options (poll_id, question_position, position, label) SELECT $1, 1, g, g::text FROM generate_series(0, $2 - 1) g",
-      [id, options],
-    );
     await db.query("UPDATE polls SET active_question = 1 WHERE id = $1", [id]);
     const participants = Array.from({ length: people }, () => randomUUID());
     await db.query(
@@ -204,6 +206,48 @@ describe.each(backends)("choice answers on %s", (_name, open) => {
       "QUESTION_NOT_ACTIVE",
     );
     expect(await countsOf(poll.id, 1)).toEqual({ counts: [2, 4, 4, 2], answered: 6 });
+  });
+
+  it("stores a presentation with every question type and reads it back as defined", async () => {
+    const definition = validatePollDefinition({
+      title: "All hands",
+      questions: [
+        { type: "single", text: "One?", options: ["a", "b"], allowVoteChange: true },
+        { type: "multiple", text: "Some?", options: ["a", "b", "c"], maxChoices: 2 },
+        { type: "rating", text: "How much?", min: 1, max: 5, labels: { min: "low", max: "high" } },
+        { type: "wordcloud", text: "A word?", maxEntries: 2 },
+        { type: "open", text: "Anything?", moderation: "approve" },
+      ],
+    });
+    const id = randomUUID();
+    const roomCode = `S${id.slice(0, 5).toUpperCase()}`;
+    const store = createPollStore(db);
+    await store.insertPoll({ id, roomCode, ...definition, hostTokenHash: "h" });
+    const poll = await store.findPollByCode(roomCode);
+    expect(poll).toMatchObject({
+      title: "All hands",
+      questions: definition.questions,
+      activeQuestion: 0,
+      question: "One?",
+      options: ["a", "b"],
+      allowVoteChange: true,
+    });
+    const labels = await db.query<{ question_position: number; label: string }>(
+      "SELECT question_position, label FROM poll_options WHERE poll_id = $1 ORDER BY question_position, position",
+      [id],
+    );
+    expect(labels.map((l) => `${l.question_position}:${l.label}`)).toEqual([
+      "0:a",
+      "0:b",
+      "1:a",
+      "1:b",
+      "1:c",
+      "2:1",
+      "2:2",
+      "2:3",
+      "2:4",
+      "2:5",
+    ]);
   });
 
   it("refuses answers to a question that is not active, and unknown polls", async () => {

@@ -45,9 +45,7 @@ describe.each(backends)("join batches on %s", (_name, open) => {
     await createPollStore(db).insertPoll({
       id,
       roomCode,
-      question: "?",
-      options: ["a", "b"],
-      allowVoteChange: true,
+      questions: [{ type: "single", text: "?", options: ["a", "b"], allowVoteChange: true }],
       hostTokenHash: randomUUID(),
     });
     return { id, roomCode };

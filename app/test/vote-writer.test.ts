@@ -72,9 +72,14 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
     await createPollStore(db).insertPoll({
       id,
       roomCode: `W${id.slice(0, 5).toUpperCase()}`,
-      question: "?",
-      options: Array.from({ length: options }, (_, i) => `o${i}`),
-      allowVoteChange,
+      questions: [
+        {
+          type: "single",
+          text: "?",
+          options: Array.from({ length: options }, (_, i) => `o${i}`),
+          allowVoteChange,
+        },
+      ],
       hostTokenHash: randomUUID(),
     });
     const ids: string[] = Array.from({ length: participants }, () => randomUUID());

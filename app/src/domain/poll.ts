@@ -1,3 +1,5 @@
+import type { Question } from "./questions.js";
+
 /** What a poll, a participant and a results snapshot are, independent of storage and transport. */
 
 export type PollStatus = "open" | "closed";
@@ -5,6 +7,11 @@ export type PollStatus = "open" | "closed";
 export interface PollRecord {
   id: string;
   roomCode: string;
+  title: string | null;
+  questions: Question[];
+  /** The question the presenter shows: answers go to it. */
+  activeQuestion: number;
+  /** The first question as the one-question contract describes it (its text, choices, answer changes). */
   question: string;
   options: string[];
   allowVoteChange: boolean;

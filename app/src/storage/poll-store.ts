@@ -1,38 +1,47 @@
 import type { ParticipantRecord, PollRecord, PollStatus } from "../domain/poll.js";
+import { choicesOf } from "../domain/questions.js";
 import type { NewPoll, PollStore } from "../usecases/ports.js";
 import type { Database, Queryable } from "./database.js";
+import { fromQuestionRow, QUESTIONS_JSON, type QuestionRow, toQuestionRow } from "./question-rows.js";
 
 interface PollRow {
   [k: string]: unknown;
   id: string;
   room_code: string;
-  question: string;
-  allow_vote_change: boolean;
+  title: string | null;
+  active_question: number;
   status: PollStatus;
   host_token_hash: string;
   created_at: string | Date;
-  options: string[] | string;
+  questions: QuestionRow[] | string;
 }
 
 /** json_agg arrives parsed from pg and as text from some PGlite paths. */
 export const jsonArray = <T>(v: T[] | string | null | undefined): T[] =>
   typeof v === "string" ? (JSON.parse(v) as T[]) : (v ?? []);
 
-const toPoll = (r: PollRow): PollRecord => ({
-  id: r.id,
-  roomCode: r.room_code,
-  question: r.question,
-  options: jsonArray(r.options),
-  allowVoteChange: r.allow_vote_change,
-  status: r.status,
-  hostTokenHash: r.host_token_hash,
-  createdAt: new Date(r.created_at).toISOString(),
-});
+const toPoll = (r: PollRow): PollRecord => {
+  const questions = jsonArray(r.questions).map(fromQuestionRow);
+  const first = questions[0];
+  return {
+    id: r.id,
+    roomCode: r.room_code,
+    title: r.title,
+    questions,
+    activeQuestion: Number(r.active_question),
+    // The one-question contract describes the first question.
+    question: first?.text ?? "",
+    options: first ? choicesOf(first) : [],
+    allowVoteChange: first !== undefined && "allowVoteChange" in first && first.allowVoteChange,
+    status: r.status,
+    hostTokenHash: r.host_token_hash,
+    createdAt: new Date(r.created_at).toISOString(),
+  };
+};
 
 const POLL_SELECT = `
-SELECT p.id, p.room_code, p.question, p.allow_vote_change, p.status, p.host_token_hash, p.created_at,
-       (SELECT json_agg(o.label ORDER BY o.position) FROM poll_options o
-        WHERE o.poll_id = p.id AND o.question_position = 0) AS options
+SELECT p.id, p.room_code, p.title, p.active_question, p.status, p.host_token_hash, p.created_at,
+       ${QUESTIONS_JSON} AS questions
 FROM polls p`;
 
 type AddParticipantsReply =
@@ -59,18 +68,41 @@ export function createPollStore(
   return {
     async insertPoll(p: NewPoll) {
       try {
+        const questions = p.questions.map(toQuestionRow);
+        const options = questions.flatMap((q) =>
+          q.choices.map((label, i) => [q.position, i, label] as const),
+        );
+        const first = questions[0];
         return await db.transaction(async (tx) => {
+          // question and allow_vote_change of polls keep describing the first question for older instances.
           const rows = await tx.query<{ created_at: string | Date }>(
-            "INSERT INTO polls (id, room_code, question, allow_vote_change, host_token_hash) VALUES ($1, $2, $3, $4, $5) RETURNING created_at",
-            [p.id, p.roomCode, p.question, p.allowVoteChange, p.hostTokenHash],
+            "INSERT INTO polls (id, room_code, title, question, allow_vote_change, host_token_hash) VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at",
+            [
+              p.id,
+              p.roomCode,
+              p.title ?? null,
+              first?.text ?? "",
+              first?.allowVoteChange ?? false,
+              p.hostTokenHash,
+            ],
           );
           await tx.query(
-            "INSERT INTO questions (poll_id, position, type, text, allow_vote_change) VALUES ($1, 0, 'single', $2, $3)",
-            [p.id, p.question, p.allowVoteChange],
+            `INSERT INTO questions (poll_id, position, type, text, allow_vote_change, settings)
+             SELECT $1, t.position, t.type, t.text, t.allow, t.settings::jsonb
+             FROM unnest($2::smallint[], $3::text[], $4::text[], $5::boolean[], $6::text[]) AS t(position, type, text, allow, settings)`,
+            [
+              p.id,
+              questions.map((q) => q.position),
+              questions.map((q) => q.type),
+              questions.map((q) => q.text),
+              questions.map((q) => q.allowVoteChange),
+              questions.map((q) => JSON.stringify(q.settings)),
+            ],
           );
           await tx.query(
-            "INSERT INTO poll_options (poll_id, question_position, position, label) SELECT $1, 0, t.ord - 1, t.label FROM unnest($2::text[]) WITH ORDINALITY AS t(label, ord)",
-            [p.id, p.options],
+            `INSERT INTO poll_options (poll_id, question_position, position, label)
+             SELECT $1, t.question, t.position, t.label FROM unnest($2::smallint[], $3::smallint[], $4::text[]) AS t(question, position, label)`,
+            [p.id, options.map((o) => o[0]), options.map((o) => o[1]), options.map((o) => o[2])],
           );
           return { createdAt: new Date(rows[0]?.created_at ?? Date.now()).toISOString() };
         });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { AppError } from "../domain/errors.js";
 import { type PollView, toView } from "../domain/poll.js";
+import type { Question } from "../domain/questions.js";
 import { createPollSchema, validate } from "../domain/schemas.js";
 import { generateRoomCode, generateToken, hashToken } from "../domain/tokens.js";
 import { type ActionObserver, type Caller, observe, rateLimited } from "./caller.js";
@@ -28,16 +29,32 @@ export function createPollUseCase({
       // 31^6 codes: a clash is rare, but when it happens the unique constraint decides and we draw again.
       for (let attempt = 0; attempt < 8; attempt++) {
         const roomCode = generateRoomCode();
+        const questions: Question[] = [
+          {
+            type: "single",
+            text: poll.question,
+            options: poll.options,
+            allowVoteChange: poll.allowVoteChange,
+          },
+        ];
         const stored = await polls.insertPoll({
           id,
           roomCode,
-          question: poll.question,
-          options: poll.options,
-          allowVoteChange: poll.allowVoteChange,
+          questions,
           hostTokenHash: hashToken(hostToken),
         });
         if (stored === "taken") continue;
-        const view = toView({ id, roomCode, ...poll, status: "open", hostTokenHash: "", ...stored });
+        const view = toView({
+          id,
+          roomCode,
+          title: null,
+          questions,
+          activeQuestion: 0,
+          ...poll,
+          status: "open",
+          hostTokenHash: "",
+          ...stored,
+        });
         return { ...view, hostToken };
       }
       throw new AppError("UNAVAILABLE", "could not allocate a room code, retry");

@@ -7,6 +7,7 @@ import type {
   RoomStatus,
   VoteOutcome,
 } from "../domain/poll.js";
+import type { Question } from "../domain/questions.js";
 
 /**
  * What the use cases need from the rest of the service. Storage, Redis and the transports implement these;
@@ -17,9 +18,8 @@ import type {
 export interface NewPoll {
   id: string;
   roomCode: string;
-  question: string;
-  options: string[];
-  allowVoteChange: boolean;
+  title?: string;
+  questions: Question[];
   hostTokenHash: string;
 }
 
