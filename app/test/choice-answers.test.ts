@@ -285,7 +285,9 @@ describe.each(backends)("upgrading a filled database to questions on %s", (_name
       ]);
       await db.query("SELECT zephyr_cast_votes($1, $2::uuid[], $3::smallint[])", [pollId, people, [0, 1, 1]]);
 
-      expect((await migrate(db)).applied).toEqual([6]);
+      expect((await migrate(db)).applied).toEqual(
+        migrations.filter((m) => m.version >= 6).map((m) => m.version),
+      );
       const poll = await createPollStore(db).findPollByCode("UPGRAD");
       expect(poll).toMatchObject({
         question: "Old?",

@@ -6,6 +6,7 @@ import { m003CastVotes } from "./003_cast_votes.js";
 import { m004PresenceRetention } from "./004_presence_retention.js";
 import { m005AddParticipants } from "./005_add_participants.js";
 import { m006Questions } from "./006_questions.js";
+import { m007WordsAndOpenAnswers } from "./007_words_and_open_answers.js";
 
 export interface Migration {
   version: number;
@@ -21,6 +22,7 @@ export const migrations: readonly Migration[] = [
   m004PresenceRetention,
   m005AddParticipants,
   m006Questions,
+  m007WordsAndOpenAnswers,
 ];
 
 // Arbitrary but fixed: every instance and the migrate Job must contend for the same lock.
