@@ -127,3 +127,19 @@ export function validatePollDefinition(input: unknown): PollDefinition {
     questions: [{ type: "single", text: p.question, options: p.options, allowVoteChange: p.allowVoteChange }],
   };
 }
+
+/** Results of one question as clients see them (participants who answered in `total`, shown answers for open). */
+export type QuestionResults =
+  | { type: "single" | "multiple"; counts: number[]; total: number }
+  | { type: "rating"; distribution: number[]; average: number | null; total: number }
+  | { type: "wordcloud"; words: Array<{ text: string; count: number }>; total: number }
+  | { type: "open"; answers: OpenAnswer[]; total: number };
+
+export interface OpenAnswer {
+  id: string;
+  text: string;
+  nickname: string;
+  createdAt: string;
+  /** Host results only: shown, or pending approval. */
+  status?: "shown" | "pending";
+}
