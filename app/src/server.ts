@@ -18,6 +18,7 @@ import { createResults } from "./results/index.js";
 import { createLocalRelay } from "./results/relay.js";
 import { createRetention, type Retention } from "./retention/index.js";
 import type { Database } from "./storage/database.js";
+import { exportRows } from "./storage/export-store.js";
 import { migrate } from "./storage/migrations/index.js";
 import { openDatabase } from "./storage/open.js";
 import { createPollStore } from "./storage/poll-store.js";
@@ -112,6 +113,7 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
     polls,
     participants: participantWriter,
     votes: writer,
+    exporter: { rows: (pollId) => exportRows(db, pollId) },
     results,
     limits: createLimits({
       rules: {

@@ -3,7 +3,7 @@ import { type LiveResults, type PollStatus, type PollView, toView } from "../dom
 import { hostInputSchema, validate } from "../domain/schemas.js";
 import { type ActionObserver, type Caller, observe } from "./caller.js";
 import type { Lookups } from "./lookups.js";
-import type { PollStore, ResultsReader } from "./ports.js";
+import type { ExportRow, PollExporter, PollStore, ResultsReader } from "./ports.js";
 
 export type HostCommand = "view" | "close" | "reopen" | "delete";
 
@@ -12,15 +12,22 @@ export interface HostActions {
   view(caller: Caller, input: unknown): Promise<{ poll: PollView; results: LiveResults }>;
   setStatus(caller: Caller, input: unknown, status: PollStatus): Promise<PollView>;
   remove(caller: Caller, input: unknown): Promise<void>;
+  /** Every answer so far, streamed; the poll may be live. */
+  exportAnswers(
+    caller: Caller,
+    input: unknown,
+  ): Promise<{ roomCode: string; rows: AsyncIterable<ExportRow> }>;
 }
 
 export function hostActionsUseCase({
   polls,
+  exporter,
   lookups,
   results,
   observer,
 }: {
   polls: PollStore;
+  exporter: PollExporter;
   lookups: Lookups;
   results: ResultsReader;
   observer: ActionObserver;
@@ -50,6 +57,12 @@ export function hostActionsUseCase({
           results.statusChanged({ pollId: poll.id, roomCode: poll.roomCode, status });
         }
         return toView({ ...poll, status });
+      }),
+
+    exportAnswers: (caller, input) =>
+      observe(observer, "host", caller, async () => {
+        const poll = await authorised(caller, input);
+        return { roomCode: poll.roomCode, rows: exporter.rows(poll.id) };
       }),
 
     remove: (caller, input) =>

@@ -4,7 +4,14 @@ import { type CreatePoll, createPollUseCase } from "./create-poll.js";
 import { type HostActions, hostActionsUseCase } from "./host-actions.js";
 import { type JoinPoll, joinPollUseCase } from "./join-poll.js";
 import { createLookups } from "./lookups.js";
-import type { Limits, ParticipantAdder, PollStore, ResultsReader, VoteSubmitter } from "./ports.js";
+import type {
+  Limits,
+  ParticipantAdder,
+  PollExporter,
+  PollStore,
+  ResultsReader,
+  VoteSubmitter,
+} from "./ports.js";
 import { type ReadPoll, readPollUseCase } from "./read-poll.js";
 
 export type { Caller, Transport } from "./caller.js";
@@ -22,6 +29,7 @@ export interface UseCaseDeps {
   polls: PollStore;
   participants: ParticipantAdder;
   votes: VoteSubmitter;
+  exporter: PollExporter;
   results: ResultsReader;
   limits: Limits;
   observer: ActionObserver;
@@ -33,6 +41,7 @@ export function createUseCases({
   polls,
   participants,
   votes,
+  exporter,
   results,
   limits,
   observer,
@@ -43,7 +52,7 @@ export function createUseCases({
     createPoll: createPollUseCase({ polls, limits, observer }),
     join: joinPollUseCase({ polls, participants, lookups, limits, results, observer }),
     vote: castVoteUseCase({ votes, lookups, limits, observer }),
-    host: hostActionsUseCase({ polls, lookups, results, observer }),
+    host: hostActionsUseCase({ polls, exporter, lookups, results, observer }),
     read: readPollUseCase({ lookups, results, observer }),
   };
 }

@@ -73,6 +73,22 @@ export interface ParticipantAdder {
   add(participant: NewParticipant): Promise<ResultsSnapshot>;
 }
 
+/** One answer in an export: a chosen option, a word-cloud entry or an open answer (with its moderation status). */
+export interface ExportRow {
+  questionIndex: number;
+  type: Question["type"];
+  question: string;
+  nickname: string;
+  answer: string;
+  status: string;
+  answeredAt: string;
+}
+
+export interface PollExporter {
+  /** Every answer of the poll, streamed page by page. */
+  rows(pollId: string): AsyncIterable<ExportRow>;
+}
+
 /** The results module as the use cases see it. */
 export interface ResultsReader {
   /** A snapshot as clients see it: with the poll's online count. */

@@ -1,9 +1,11 @@
+import { Readable } from "node:stream";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
 import { asObject } from "../../usecases/caller.js";
 import type { Caller, UseCases } from "../../usecases/index.js";
 import { clientAddress } from "../client-address.js";
 import { type AppEnv, bearerToken, readJson } from "./app.js";
+import { csvOf } from "./csv.js";
 
 /**
  * The public JSON API under /api/polls. Each route only translates: path, bearer token and body become the
@@ -38,6 +40,18 @@ export function pollRoutes({ useCases, trustProxyHops }: { useCases: UseCases; t
   r.get("/polls/:roomCode/results", async (c) => {
     const { roomCode, counts, total, participants, online } = await useCases.read.results(caller(c), room(c));
     return c.json({ roomCode, counts, total, participants, online });
+  });
+
+  // Streamed: rows leave as they are read, so a large live poll exports in constant memory.
+  r.get("/polls/:roomCode/export.csv", async (c) => {
+    const { roomCode, rows } = await useCases.host.exportAnswers(caller(c), host(c));
+    return new Response(Readable.toWeb(csvOf(rows)) as ReadableStream, {
+      headers: {
+        "content-type": "text/csv; charset=utf-8",
+        "content-disposition": `attachment; filename="zephyr-${roomCode}.csv"`,
+        "cache-control": "no-store",
+      },
+    });
   });
 
   r.post("/polls/:roomCode/close", async (c) =>

@@ -1,0 +1,150 @@
+/**
+ * GET /api/polls/:roomCode/export.csv over real HTTP on PGlite and PostgreSQL 15: host only, RFC 4180 with a BOM,
+ * one row per answer with nickname and time, tallies equal to the results while votes keep arriving, hostile
+ * text kept as text (quotes, commas, line breaks, RTL, emoji, would-be formulas), and pages that stream a poll
+ * larger than one page.
+ */
+import { randomUUID } from "node:crypto";
+import { parse } from "csv-parse/sync";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { requireServices } from "../../test/services.js";
+import { api, type RunningZephyr, startZephyr } from "../../test/zephyr.js";
+import { validatePollDefinition } from "../src/domain/questions.js";
+import { exportRows } from "../src/storage/export-store.js";
+import { migrate } from "../src/storage/migrations/index.js";
+import { createPgliteDatabase } from "../src/storage/pglite.js";
+import { createPollStore } from "../src/storage/poll-store.js";
+
+const pgUrl = inject("postgresUrl");
+const backends: Array<[string, Record<string, string>]> = [["PGlite (embedded)", {}]];
+if (requireServices("postgres") && pgUrl) backends.push(["PostgreSQL 15", { DATABASE_URL: pgUrl }]);
+
+const HEADER = ["question_index", "type", "question", "nickname", "answer", "status", "answered_at"];
+
+describe.each(backends)("CSV export on %s", (_name, env) => {
+  let z: RunningZephyr;
+  beforeAll(async () => {
+    z = await startZephyr({ ...env, RATE_LIMIT_JOIN: "100000", RATE_LIMIT_VOTE: "100000" });
+  });
+  afterAll(() => z?.stop());
+
+  const exportCsv = async (roomCode: string, token?: string) => {
+    const res = await fetch(`${z.url}/api/polls/${roomCode}/export.csv`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    // ignoreBOM keeps the byte-order mark in the text, where the assertions below look for it.
+    return { res, bytes, text: new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes) };
+  };
+
+  it("is the host's only", async () => {
+    const poll = (await api(z.url, "/api/polls", { body: { question: "q", options: ["a", "b"] } })).body;
+    expect((await exportCsv(poll.roomCode)).res.status).toBe(401);
+    const wrong = await exportCsv(poll.roomCode, "host_wrong");
+    expect(wrong.res.status).toBe(403);
+    expect(JSON.parse(wrong.text).error.code).toBe("FORBIDDEN");
+    expect((await exportCsv("ZZZZZZ", poll.hostToken)).res.status).toBe(404);
+  });
+
+  it("exports every answer while the poll is live, tallies equal to the results", async () => {
+    const poll = (
+      await api(z.url, "/api/polls", {
+        body: {
+          question: 'Lunch, "really"?',
+          options: ["=1+1", "Pizza, hot", "سلطة 🥗"],
+          allowVoteChange: true,
+        },
+      })
+    ).body;
+    const nicknames = ['Ann "A"', "Bob, Jr.", "مريم", "@dmin", "Zoë 🦊"];
+    const people: Array<{ participantToken: string }> = [];
+    for (const nickname of nicknames)
+      people.push(
+        (await api(z.url, `/api/polls/${poll.roomCode}/participants`, { body: { nickname } })).body,
+      );
+    const vote = (i: number, optionIndex: number) =>
+      api(z.url, `/api/polls/${poll.roomCode}/votes`, {
+        body: { optionIndex },
+        token: people[i]?.participantToken,
+      });
+    for (let i = 0; i < people.length; i++) expect((await vote(i, i % 3)).status).toBe(200);
+    // Votes keep changing while the export is read.
+    const live = Promise.all(people.map((_, i) => vote(i, (i + 1) % 3)));
+    const { res, bytes, text } = await exportCsv(poll.roomCode, poll.hostToken);
+    await live;
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    expect(res.headers.get("content-disposition")).toBe(`attachment; filename="zephyr-${poll.roomCode}.csv"`);
+    expect([...bytes.slice(0, 3)], "UTF-8 byte-order mark").toEqual([0xef, 0xbb, 0xbf]);
+    expect(text.charCodeAt(0)).toBe(0xfeff);
+    const rows: string[][] = parse(text, { bom: true });
+    expect(rows[0]).toEqual(HEADER);
+    const body = rows.slice(1);
+    expect(body).toHaveLength(5);
+    for (const r of body) {
+      expect(r[0]).toBe("0");
+      expect(r[1]).toBe("single");
+      expect(r[2]).toBe('Lunch, "really"?');
+      expect(Number.isNaN(Date.parse(r[6] as string))).toBe(false);
+    }
+    expect(body.map((r) => r[3]).sort()).toEqual(
+      ["'@dmin", ...nicknames.filter((n) => n !== "@dmin")].sort(),
+    );
+    // The export is one consistent moment per row: each answer is the old or the new vote of its participant.
+    const labels = ["'=1+1", "Pizza, hot", "سلطة 🥗"];
+    const results = (await api(z.url, `/api/polls/${poll.roomCode}/results`)).body;
+    const after = await exportCsv(poll.roomCode, poll.hostToken);
+    const tally = labels.map(
+      (l) => parse(after.text, { bom: true }).filter((r: string[]) => r[4] === l).length,
+    );
+    expect(tally).toEqual(results.counts);
+    expect(tally.reduce((a: number, b: number) => a + b, 0)).toBe(results.total);
+  });
+});
+
+describe("export pages", () => {
+  it("streams a poll across many pages in order, each answer once", async () => {
+    const db = await createPgliteDatabase();
+    try {
+      await migrate(db);
+      const pollId = randomUUID();
+      await createPollStore(db).insertPoll({
+        id: pollId,
+        roomCode: "PAGESX",
+        ...validatePollDefinition({
+          questions: [
+            { type: "multiple", text: "m", options: ["a", "b", "c"] },
+            { type: "wordcloud", text: "w" },
+          ],
+        }),
+        hostTokenHash: "h",
+      });
+      const people = Array.from({ length: 7 }, () => randomUUID());
+      await db.query(
+        "INSERT INTO participants (id, poll_id, nickname, token_hash) SELECT t.p, $1, 'p' || t.ord, t.p::text FROM unnest($2::uuid[]) WITH ORDINALITY AS t(p, ord)",
+        [pollId, people],
+      );
+      await db.query("SELECT zephyr_cast_choices($1, 0::smallint, $2::uuid[], $3::integer[])", [
+        pollId,
+        people,
+        people.map((_, i) => 1 + (i % 7)),
+      ]);
+      await db.query("UPDATE polls SET active_question = 1 WHERE id = $1", [pollId]);
+      await db.query("SELECT zephyr_cast_words($1, 1::smallint, $2::uuid[], $3::jsonb)", [
+        pollId,
+        people,
+        JSON.stringify(people.map((_, i) => (i % 2 ? ["sky", "sea"] : ["sun"]))),
+      ]);
+      const rows = [];
+      for await (const r of exportRows(db, pollId, 2)) rows.push(r);
+      // masks 1..7 over 7 people: 12 chosen options; words: 3 people x 2 + 4 x 1 = 10 entries
+      expect(rows.filter((r) => r.questionIndex === 0)).toHaveLength(12);
+      expect(rows.filter((r) => r.questionIndex === 1)).toHaveLength(10);
+      const keys = rows.map((r) => `${r.questionIndex}|${r.nickname}|${r.answer}`);
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(rows.filter((r) => r.answer === "sea").length).toBe(3);
+    } finally {
+      await db.close();
+    }
+  });
+});
