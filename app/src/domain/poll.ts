@@ -77,5 +77,3 @@ export interface LiveResults {
 }
 
 export type RoomStatus = PollStatus | "deleted";
-
-export const totalOf = (counts: number[]) => counts.reduce((a, b) => a + b, 0);

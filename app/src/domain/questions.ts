@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { createPollSchema, LIMITS, text, validate } from "./schemas.js";
+import { createPollSchema, LIMITS, optionsSchema, text, validate } from "./schemas.js";
 
 /**
  * The question types of a presentation and what a participant may answer to each. A poll is a sequence of
@@ -8,14 +8,7 @@ import { createPollSchema, LIMITS, text, validate } from "./schemas.js";
 
 const allowVoteChange = z.boolean({ error: "allowVoteChange must be a boolean" }).optional().default(false);
 
-const options = z
-  .array(text(LIMITS.optionMax, "option"), { error: "options must be an array of strings" })
-  .min(LIMITS.optionsMin, `a question needs at least ${LIMITS.optionsMin} options`)
-  .max(LIMITS.optionsMax, `a question has at most ${LIMITS.optionsMax} options`)
-  .refine(
-    (opts) => new Set(opts.map((o) => o.toLocaleLowerCase())).size === opts.length,
-    "options must be unique",
-  );
+const options = optionsSchema("question");
 
 const questionText = text(LIMITS.questionMax, "text");
 const int = (what: string) =>

@@ -66,17 +66,21 @@ export const nicknameSchema = z
       ),
   );
 
+/** The options of a choice question; `holder` names what has them in the messages ("poll" in the old contract). */
+export const optionsSchema = (holder: "poll" | "question") =>
+  z
+    .array(text(LIMITS.optionMax, "option"), { error: "options must be an array of strings" })
+    .min(LIMITS.optionsMin, `a ${holder} needs at least ${LIMITS.optionsMin} options`)
+    .max(LIMITS.optionsMax, `a ${holder} has at most ${LIMITS.optionsMax} options`)
+    .refine(
+      (opts) => new Set(opts.map((o) => o.toLocaleLowerCase())).size === opts.length,
+      "options must be unique",
+    );
+
 export const createPollSchema = z
   .object({
     question: text(LIMITS.questionMax, "question"),
-    options: z
-      .array(text(LIMITS.optionMax, "option"), { error: "options must be an array of strings" })
-      .min(LIMITS.optionsMin, `a poll needs at least ${LIMITS.optionsMin} options`)
-      .max(LIMITS.optionsMax, `a poll has at most ${LIMITS.optionsMax} options`)
-      .refine(
-        (opts) => new Set(opts.map((o) => o.toLocaleLowerCase())).size === opts.length,
-        "options must be unique",
-      ),
+    options: optionsSchema("poll"),
     allowVoteChange: z.boolean({ error: "allowVoteChange must be a boolean" }).optional().default(false),
   })
   .strict();
