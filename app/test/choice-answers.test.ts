@@ -5,58 +5,20 @@
  * results once 006 is applied, and the single-question call older instances make still works on it.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDatabase, requireServices } from "../../test/services.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAppError } from "../src/domain/errors.js";
 import { validatePollDefinition } from "../src/domain/questions.js";
 import { createLogger } from "../src/logging/index.js";
 import type { Database } from "../src/storage/database.js";
 import { migrate, migrations } from "../src/storage/migrations/index.js";
-import { createPgliteDatabase } from "../src/storage/pglite.js";
 import { createPollStore } from "../src/storage/poll-store.js";
-import { createPostgresDatabase } from "../src/storage/postgres.js";
 import { createResultsStore } from "../src/storage/results-store.js";
 import { createVoteWriter } from "../src/votes/writer.js";
-
-type Outcome = "created" | "changed" | "unchanged" | "not-allowed";
-
-/** The rules, one answer at a time: what a batch must be equivalent to. */
-function reference(stored: Map<string, number>, answers: Array<[string, number]>, allowChange: boolean) {
-  const state = new Map(stored);
-  const outcomes: Outcome[] = answers.map(([pid, mask]) => {
-    const prev = state.get(pid);
-    if (prev === undefined) {
-      state.set(pid, mask);
-      return "created";
-    }
-    if (prev === mask) return "unchanged";
-    if (!allowChange) return "not-allowed";
-    state.set(pid, mask);
-    return "changed";
-  });
-  return { outcomes, state };
-}
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return (n: number) => {
-    s = (s * 1_664_525 + 1_013_904_223) >>> 0;
-    return s % n;
-  };
-}
+import { answerOneByOne, databaseBackends, insertParticipants, seededRandom } from "./storage-kit.js";
 
 const bits = (mask: number) => Array.from({ length: 16 }, (_, i) => i).filter((i) => mask & (1 << i));
 
-const pgUrl = inject("postgresUrl");
-const backends: Array<[string, () => Promise<Database>]> = [
-  ["PGlite (embedded)", () => createPgliteDatabase()],
-];
-if (requireServices("postgres") && pgUrl) {
-  backends.push([
-    "PostgreSQL 15",
-    async () => createPostgresDatabase({ connectionString: await createDatabase(pgUrl, "choices") }),
-  ]);
-}
+const backends = databaseBackends("choices");
 
 describe.each(backends)("choice answers on %s", (_name, open) => {
   let db: Database;
@@ -95,10 +57,7 @@ describe.each(backends)("choice answers on %s", (_name, open) => {
     });
     await db.query("UPDATE polls SET active_question = 1 WHERE id = $1", [id]);
     const participants = Array.from({ length: people }, () => randomUUID());
-    await db.query(
-      "INSERT INTO participants (id, poll_id, nickname, token_hash) SELECT p, $1, 'n', p::text FROM unnest($2::uuid[]) AS p",
-      [id, participants],
-    );
+    await insertParticipants(db, id, participants);
     return { id, participants };
   }
 
@@ -111,7 +70,7 @@ describe.each(backends)("choice answers on %s", (_name, open) => {
     return (typeof reply === "string" ? JSON.parse(reply) : reply) as {
       poll: string;
       question?: string;
-      outcomes?: Outcome[];
+      outcomes?: string[];
       counts?: number[];
       answered?: number;
       seq?: number;
@@ -148,7 +107,7 @@ describe.each(backends)("choice answers on %s", (_name, open) => {
   it.each(cases)(
     "%s with %i options (changes %s, seed %i) matches answering one by one",
     async (type, n, allow, seed) => {
-      const next = rng(seed);
+      const next = seededRandom(seed);
       const poll = await newQuestion(type, n, allow, 12);
       let expected = new Map<string, number>();
       for (let round = 0; round < 6; round++) {
@@ -158,7 +117,7 @@ describe.each(backends)("choice answers on %s", (_name, open) => {
           const mask = type === "rating" ? 1 << next(n) : 1 + next(next(2) ? 3 : (1 << n) - 1);
           return [pid, mask];
         });
-        const ref = reference(expected, answers, allow);
+        const ref = answerOneByOne(expected, answers, allow, "not-allowed");
         const reply = await cast(poll.id, 1, answers);
         expect(reply.outcomes).toEqual(ref.outcomes);
         expected = ref.state;

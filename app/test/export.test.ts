@@ -14,6 +14,7 @@ import { exportRows } from "../src/storage/export-store.js";
 import { migrate } from "../src/storage/migrations/index.js";
 import { createPgliteDatabase } from "../src/storage/pglite.js";
 import { createPollStore } from "../src/storage/poll-store.js";
+import { insertParticipants } from "./storage-kit.js";
 
 const pgUrl = inject("postgresUrl");
 const backends: Array<[string, Record<string, string>]> = [["PGlite (embedded)", {}]];
@@ -120,10 +121,7 @@ describe("export pages", () => {
         hostTokenHash: "h",
       });
       const people = Array.from({ length: 7 }, () => randomUUID());
-      await db.query(
-        "INSERT INTO participants (id, poll_id, nickname, token_hash) SELECT t.p, $1, 'p' || t.ord, t.p::text FROM unnest($2::uuid[]) WITH ORDINALITY AS t(p, ord)",
-        [pollId, people],
-      );
+      await insertParticipants(db, pollId, people);
       await db.query("SELECT zephyr_cast_choices($1, 0::smallint, $2::uuid[], $3::integer[])", [
         pollId,
         people,

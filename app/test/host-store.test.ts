@@ -4,26 +4,15 @@
  * count following, and each change advances the results version (a refused one does not).
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDatabase, requireServices } from "../../test/services.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validatePollDefinition } from "../src/domain/questions.js";
 import type { Database } from "../src/storage/database.js";
 import { createHostStore } from "../src/storage/host-store.js";
 import { migrate } from "../src/storage/migrations/index.js";
-import { createPgliteDatabase } from "../src/storage/pglite.js";
 import { createPollStore } from "../src/storage/poll-store.js";
-import { createPostgresDatabase } from "../src/storage/postgres.js";
+import { databaseBackends, insertParticipants } from "./storage-kit.js";
 
-const pgUrl = inject("postgresUrl");
-const backends: Array<[string, () => Promise<Database>]> = [
-  ["PGlite (embedded)", () => createPgliteDatabase()],
-];
-if (requireServices("postgres") && pgUrl) {
-  backends.push([
-    "PostgreSQL 15",
-    async () => createPostgresDatabase({ connectionString: await createDatabase(pgUrl, "host") }),
-  ]);
-}
+const backends = databaseBackends("host");
 
 describe.each(backends)("host changes on %s", (_name, open) => {
   let db: Database;
@@ -46,11 +35,7 @@ describe.each(backends)("host changes on %s", (_name, open) => {
     });
     await createPollStore(db).insertPoll({ id, roomCode, ...definition, hostTokenHash: "h" });
     const pid = randomUUID();
-    await db.query("INSERT INTO participants (id, poll_id, nickname, token_hash) VALUES ($1, $2, 'n', $3)", [
-      pid,
-      id,
-      `t${pid}`,
-    ]);
+    await insertParticipants(db, id, [pid]);
     return { id, roomCode, pid };
   }
   const version = async (pollId: string) =>

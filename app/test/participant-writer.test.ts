@@ -4,29 +4,18 @@
  * pass the cap together, every joiner gets a snapshot that counts it, and refusals name their reason.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDatabase, requireServices } from "../../test/services.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAppError } from "../src/domain/errors.js";
 import type { ResultsSnapshot } from "../src/domain/poll.js";
 import { createLogger } from "../src/logging/index.js";
 import { createParticipantWriter } from "../src/participants/writer.js";
 import type { Database } from "../src/storage/database.js";
 import { migrate } from "../src/storage/migrations/index.js";
-import { createPgliteDatabase } from "../src/storage/pglite.js";
 import { createPollStore } from "../src/storage/poll-store.js";
-import { createPostgresDatabase } from "../src/storage/postgres.js";
 import { createResultsStore } from "../src/storage/results-store.js";
+import { databaseBackends } from "./storage-kit.js";
 
-const pgUrl = inject("postgresUrl");
-const backends: Array<[string, () => Promise<Database>]> = [
-  ["PGlite (embedded)", () => createPgliteDatabase()],
-];
-if (requireServices("postgres") && pgUrl) {
-  backends.push([
-    "PostgreSQL 15",
-    async () => createPostgresDatabase({ connectionString: await createDatabase(pgUrl, "joins") }),
-  ]);
-}
+const backends = databaseBackends("joins");
 
 describe.each(backends)("join batches on %s", (_name, open) => {
   let db: Database;

@@ -3,26 +3,15 @@
  * was answered through the cast functions is what the results say, and only the host sees pending open answers.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDatabase, requireServices } from "../../test/services.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Question, validatePollDefinition } from "../src/domain/questions.js";
 import type { Database } from "../src/storage/database.js";
 import { migrate } from "../src/storage/migrations/index.js";
-import { createPgliteDatabase } from "../src/storage/pglite.js";
 import { createPollStore } from "../src/storage/poll-store.js";
-import { createPostgresDatabase } from "../src/storage/postgres.js";
 import { averageOf, readQuestionResults } from "../src/storage/question-results.js";
+import { databaseBackends, insertParticipants } from "./storage-kit.js";
 
-const pgUrl = inject("postgresUrl");
-const backends: Array<[string, () => Promise<Database>]> = [
-  ["PGlite (embedded)", () => createPgliteDatabase()],
-];
-if (requireServices("postgres") && pgUrl) {
-  backends.push([
-    "PostgreSQL 15",
-    async () => createPostgresDatabase({ connectionString: await createDatabase(pgUrl, "qresults") }),
-  ]);
-}
+const backends = databaseBackends("qresults");
 
 describe("averageOf", () => {
   it("weighs each scale value by its count, null before any answer", () => {
@@ -61,10 +50,7 @@ describe.each(backends)("question results on %s", (_name, open) => {
       ...definition,
       hostTokenHash: "h",
     });
-    await db.query(
-      "INSERT INTO participants (id, poll_id, nickname, token_hash) SELECT t.p, $1, 'p' || (t.ord - 1), t.p::text FROM unnest($2::uuid[]) WITH ORDINALITY AS t(p, ord)",
-      [pollId, people],
-    );
+    await insertParticipants(db, pollId, people);
     const cast = "SELECT zephyr_cast_choices($1, $2::smallint, $3::uuid[], $4::integer[])";
     await fn(cast, [pollId, 0, people, [1, 2, 2, 2]]);
     await activate(1);

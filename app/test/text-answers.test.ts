@@ -5,33 +5,14 @@
  * shown ones with nicknames.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDatabase, requireServices } from "../../test/services.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Question } from "../src/domain/questions.js";
 import type { Database } from "../src/storage/database.js";
 import { migrate } from "../src/storage/migrations/index.js";
-import { createPgliteDatabase } from "../src/storage/pglite.js";
 import { createPollStore } from "../src/storage/poll-store.js";
-import { createPostgresDatabase } from "../src/storage/postgres.js";
+import { databaseBackends, insertParticipants, seededRandom } from "./storage-kit.js";
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return (n: number) => {
-    s = (s * 1_664_525 + 1_013_904_223) >>> 0;
-    return s % n;
-  };
-}
-
-const pgUrl = inject("postgresUrl");
-const backends: Array<[string, () => Promise<Database>]> = [
-  ["PGlite (embedded)", () => createPgliteDatabase()],
-];
-if (requireServices("postgres") && pgUrl) {
-  backends.push([
-    "PostgreSQL 15",
-    async () => createPostgresDatabase({ connectionString: await createDatabase(pgUrl, "texts") }),
-  ]);
-}
+const backends = databaseBackends("texts");
 
 interface Reply {
   poll: string;
@@ -65,10 +46,7 @@ describe.each(backends)("word clouds and open answers on %s", (_name, open) => {
     });
     await db.query("UPDATE polls SET active_question = 1 WHERE id = $1", [id]);
     const participants = Array.from({ length: people }, () => randomUUID());
-    await db.query(
-      "INSERT INTO participants (id, poll_id, nickname, token_hash) SELECT t.p, $1, 'p' || (t.ord - 1), t.p::text FROM unnest($2::uuid[]) WITH ORDINALITY AS t(p, ord)",
-      [id, participants],
-    );
+    await insertParticipants(db, id, participants);
     return { id, participants };
   }
 
@@ -90,7 +68,7 @@ describe.each(backends)("word clouds and open answers on %s", (_name, open) => {
     );
 
   it.each([1, 2, 3])("word cloud batches match submitting one by one (seed %i)", async (seed) => {
-    const next = rng(seed);
+    const next = seededRandom(seed);
     const vocabulary = ["sky", "blue", "sea", "green", "sun", "rain", "wind"];
     const poll = await pollWith({ type: "wordcloud", text: "w", maxEntries: 3 }, 15);
     const submitted = new Set<string>();

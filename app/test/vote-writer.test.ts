@@ -4,57 +4,18 @@
  * on PGlite and on PostgreSQL 15. Every outcome, every stored vote, every counter and the snapshot must match.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDatabase, requireServices } from "../../test/services.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAppError } from "../src/domain/errors.js";
-import type { ResultsSnapshot, VoteOutcome } from "../src/domain/poll.js";
+import type { ResultsSnapshot } from "../src/domain/poll.js";
 import { createLogger } from "../src/logging/index.js";
 import type { Database } from "../src/storage/database.js";
 import { migrate } from "../src/storage/migrations/index.js";
-import { createPgliteDatabase } from "../src/storage/pglite.js";
 import { createPollStore } from "../src/storage/poll-store.js";
-import { createPostgresDatabase } from "../src/storage/postgres.js";
 import { createResultsStore } from "../src/storage/results-store.js";
 import { createVoteWriter } from "../src/votes/writer.js";
+import { answerOneByOne, databaseBackends, insertParticipants, seededRandom } from "./storage-kit.js";
 
-type Expected = VoteOutcome | "VOTE_CHANGE_NOT_ALLOWED";
-
-/** The rules, one vote at a time: what a batch must be equivalent to. */
-function reference(stored: Map<string, number>, votes: Array<[string, number]>, allowChange: boolean) {
-  const state = new Map(stored);
-  const outcomes: Expected[] = votes.map(([pid, option]) => {
-    const prev = state.get(pid);
-    if (prev === undefined) {
-      state.set(pid, option);
-      return "created";
-    }
-    if (prev === option) return "unchanged";
-    if (!allowChange) return "VOTE_CHANGE_NOT_ALLOWED";
-    state.set(pid, option);
-    return "changed";
-  });
-  return { outcomes, state };
-}
-
-/** Small deterministic generator, so a failure names a seed that reproduces it. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return (n: number) => {
-    s = (s * 1_664_525 + 1_013_904_223) >>> 0;
-    return s % n;
-  };
-}
-
-const pgUrl = inject("postgresUrl");
-const backends: Array<[string, () => Promise<Database>]> = [
-  ["PGlite (embedded)", () => createPgliteDatabase()],
-];
-if (requireServices("postgres") && pgUrl) {
-  backends.push([
-    "PostgreSQL 15",
-    async () => createPostgresDatabase({ connectionString: await createDatabase(pgUrl, "writer") }),
-  ]);
-}
+const backends = databaseBackends("writer");
 
 describe.each(backends)("vote batches on %s", (_name, open) => {
   let db: Database;
@@ -83,10 +44,7 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
       hostTokenHash: randomUUID(),
     });
     const ids: string[] = Array.from({ length: participants }, () => randomUUID());
-    await db.query(
-      "INSERT INTO participants (id, poll_id, nickname, token_hash) SELECT p, $1, 'n', p::text FROM unnest($2::uuid[]) AS p",
-      [id, ids],
-    );
+    await insertParticipants(db, id, ids);
     // Bulk-inserted past the join path, so its counter is set here.
     await db.query("UPDATE polls SET participant_count = $2 WHERE id = $1", [id, participants]);
     return { id, roomCode: `W${id.slice(0, 5).toUpperCase()}`, participants: ids };
@@ -142,7 +100,7 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
     [false, 5],
     [false, 6],
   ])("matches one-by-one voting (allowVoteChange=%s, seed %i)", async (allowVoteChange, seed) => {
-    const next = rng(seed);
+    const next = seededRandom(seed);
     const options = 2 + next(3);
     const poll = await newPoll(options, allowVoteChange, 12);
     let expectedSeq = 0;
@@ -154,7 +112,7 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
         () =>
           [poll.participants[next(poll.participants.length)] as string, next(options)] as [string, number],
       );
-      const want = reference(stored, votes, allowVoteChange);
+      const want = answerOneByOne(stored, votes, allowVoteChange, "VOTE_CHANGE_NOT_ALLOWED");
       const got = await castBatch(poll, votes);
       expect(got.batches, "all votes in one batch").toEqual([votes.length]);
       expect(got.outcomes).toEqual(want.outcomes);
@@ -206,7 +164,7 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
     );
     const last = new Map<string, number>();
     const sends: Array<Promise<unknown>> = [];
-    const next = rng(99);
+    const next = seededRandom(99);
     for (let i = 0; i < 400; i++) {
       const pid = poll.participants[next(poll.participants.length)] as string;
       const option = next(3);
