@@ -82,3 +82,31 @@ export async function stopWorkers(ws: Worker[]): Promise<void> {
 export function sourceAddresses(worker: number, n = 4): string[] {
   return Array.from({ length: n }, (_, j) => `127.0.0.${2 + worker * n + j}`);
 }
+
+/**
+ * `total` clients connect to `urls` (spread over them) and join `roomCode`, split evenly over the workers, each worker from its own
+ * source addresses with at most `concurrency` connecting at a time; resolves with each worker's report.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: IPC replies are plain JSON; each section reads the fields it needs.
+export function connectAcross<T = any>(
+  workers: Worker[],
+  {
+    urls,
+    total,
+    roomCode,
+    concurrency,
+  }: { urls: string[]; total: number; roomCode: string; concurrency: number },
+): Promise<T[]> {
+  const per = Math.ceil(total / workers.length);
+  return Promise.all(
+    workers.map((w, i) =>
+      w.call<T>("connect", {
+        urls,
+        count: Math.min(per, total - i * per),
+        localAddresses: sourceAddresses(i),
+        roomCode,
+        concurrency,
+      }),
+    ),
+  );
+}

@@ -4,7 +4,7 @@ import { newPoll, startBare, startZephyr, stopZephyrs } from "../instances.js";
 import { log } from "../log.js";
 import { bareHeap, mb, rssBytes, zephyrHeap } from "../measure.js";
 import { S } from "../options.js";
-import { PER_WORKER, sourceAddresses, stopWorkers, takeWorker } from "../workers.js";
+import { connectAcross, PER_WORKER, stopWorkers, takeWorker } from "../workers.js";
 
 /** Participants held by one instance for a minute, and what each costs in memory, against bare socket.io. */
 
@@ -18,18 +18,12 @@ async function holdConnections(
   const rss0 = rssBytes(target.pid);
   const heap0 = await target.heap();
   const t0 = performance.now();
-  const per = Math.ceil(S.connections / nWorkers);
-  const connected = await Promise.all(
-    workers.map((w, i) =>
-      w.call("connect", {
-        urls: [target.url],
-        count: Math.min(per, S.connections - i * per),
-        localAddresses: sourceAddresses(i),
-        roomCode,
-        concurrency: 100,
-      }),
-    ),
-  );
+  const connected = await connectAcross(workers, {
+    urls: [target.url],
+    total: S.connections,
+    roomCode,
+    concurrency: 100,
+  });
   const connectSeconds = (performance.now() - t0) / 1000;
   await sleep(2000);
   const rss1 = rssBytes(target.pid);

@@ -5,7 +5,7 @@ import { type Instance, NAIVE_ENV, newPoll, startZephyrs, stopZephyrs } from "..
 import { log } from "../log.js";
 import { cpuWatch } from "../measure.js";
 import { QUICK, S } from "../options.js";
-import { PER_WORKER, sourceAddresses, stopWorkers, takeWorker } from "../workers.js";
+import { connectAcross, PER_WORKER, stopWorkers, takeWorker } from "../workers.js";
 import { singleBare, singleVote } from "./single-vote.js";
 
 /** One room over three instances: vote→update latency and messages per participant, coalesced vs naive. */
@@ -16,18 +16,7 @@ async function fanoutRun(zs: Instance[], participants: number, rate: number, sec
   const nObs = Math.max(1, Math.ceil(participants / PER_WORKER) + (participants > 1000 ? 1 : 0));
   const observers = Array.from({ length: nObs }, takeWorker);
   const voter = takeWorker();
-  const per = Math.ceil(participants / nObs);
-  await Promise.all(
-    observers.map((w, i) =>
-      w.call("connect", {
-        urls,
-        count: Math.min(per, participants - i * per),
-        localAddresses: sourceAddresses(i),
-        roomCode: poll.roomCode,
-        concurrency: 100,
-      }),
-    ),
-  );
+  await connectAcross(observers, { urls, total: participants, roomCode: poll.roomCode, concurrency: 100 });
   const votes = rate * seconds;
   voter.events.length = 0; // a reused worker still has the previous run's "voters-ready"
   const voting = voter.call("http-voters", { urls, roomCode: poll.roomCode, votes, rate });

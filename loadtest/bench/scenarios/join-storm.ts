@@ -5,7 +5,7 @@ import { log } from "../log.js";
 import { cpuSeconds, cpuWatch, openFileLimit } from "../measure.js";
 import { S } from "../options.js";
 import { redisServer } from "../services.js";
-import { PER_WORKER, sourceAddresses, stopWorkers, takeWorker } from "../workers.js";
+import { connectAcross, PER_WORKER, stopWorkers, takeWorker } from "../workers.js";
 
 /**
  * A crowd joining one poll at once (a room code shown on a screen): clients connect and join as fast as one
@@ -43,20 +43,14 @@ async function storm(
   const workers = Array.from({ length: nWorkers }, takeWorker);
   // A worker still loading TypeScript would join late and stretch the storm; start once all answer.
   await Promise.all(workers.map((w) => w.call("count")));
-  const per = Math.ceil(S.stormClients / nWorkers);
   const cpu = cpuWatch({ server: [target.pid], clients: workers.map((w) => w.child.pid as number) });
   const serverCpu0 = cpuSeconds(target.pid);
-  const runs: ConnectRun[] = await Promise.all(
-    workers.map((w, i) =>
-      w.call("connect", {
-        urls: [target.url],
-        count: Math.min(per, S.stormClients - i * per),
-        localAddresses: sourceAddresses(i),
-        roomCode,
-        concurrency: S.stormConcurrency,
-      }),
-    ),
-  );
+  const runs = await connectAcross<ConnectRun>(workers, {
+    urls: [target.url],
+    total: S.stormClients,
+    roomCode,
+    concurrency: S.stormConcurrency,
+  });
   const cpuUsed = cpu();
   const serverCpu = cpuSeconds(target.pid) - serverCpu0;
   await whileJoined();
