@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { createPollSchema, LIMITS, optionsSchema, text, validate } from "./schemas.js";
+import { type CreatePollInput, createPollSchema, LIMITS, optionsSchema, text, validate } from "./schemas.js";
 
 /**
  * The question types of a presentation and what a participant may answer to each. A poll is a sequence of
@@ -115,7 +115,11 @@ export type PollDefinition = z.output<typeof presentation>;
 export function validatePollDefinition(input: unknown): PollDefinition {
   if (input !== null && typeof input === "object" && "questions" in input)
     return validate(presentation, input);
-  const p = validate(createPollSchema, input);
+  return singleQuestion(validate(createPollSchema, input));
+}
+
+/** The original poll shape as what it is: a poll of one single-choice question. */
+export function singleQuestion(p: CreatePollInput): PollDefinition {
   return {
     questions: [{ type: "single", text: p.question, options: p.options, allowVoteChange: p.allowVoteChange }],
   };

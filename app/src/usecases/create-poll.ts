@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { AppError } from "../domain/errors.js";
 import { type PollView, toView } from "../domain/poll.js";
-import type { Question } from "../domain/questions.js";
+import { singleQuestion } from "../domain/questions.js";
 import { createPollSchema, validate } from "../domain/schemas.js";
 import { generateRoomCode, generateToken, hashToken } from "../domain/tokens.js";
 import { type ActionObserver, type Caller, observe, rateLimited } from "./caller.js";
@@ -24,19 +24,12 @@ export function createPollUseCase({
       const limit = await limits.consume("pollCreate", caller.address);
       if (!limit.allowed)
         throw rateLimited("too many polls from this address, slow down", limit.retryAfterMs);
+      const { questions } = singleQuestion(poll);
       const id = randomUUID();
       const hostToken = generateToken("host");
       // 31^6 codes: a clash is rare, but when it happens the unique constraint decides and we draw again.
       for (let attempt = 0; attempt < 8; attempt++) {
         const roomCode = generateRoomCode();
-        const questions: Question[] = [
-          {
-            type: "single",
-            text: poll.question,
-            options: poll.options,
-            allowVoteChange: poll.allowVoteChange,
-          },
-        ];
         const stored = await polls.insertPoll({
           id,
           roomCode,
