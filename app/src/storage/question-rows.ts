@@ -15,12 +15,16 @@ export interface QuestionRow {
   options: string[] | null;
 }
 
-export function toQuestionRow(q: Question, position: number): QuestionRow & { choices: string[] } {
+/** What insertPoll writes: the question row, and the labels of its option rows (none for word clouds and open). */
+export function toQuestionRow(
+  q: Question,
+  position: number,
+): Omit<QuestionRow, "options"> & { choices: string[] } {
   const { type, text } = q;
   const allowVoteChange = "allowVoteChange" in q ? q.allowVoteChange : false;
   const settings: Record<string, unknown> = { ...q };
   for (const k of ["type", "text", "allowVoteChange", "options"]) delete settings[k];
-  return { position, type, text, allowVoteChange, settings, options: null, choices: choicesOf(q) };
+  return { position, type, text, allowVoteChange, settings, choices: choicesOf(q) };
 }
 
 export function fromQuestionRow(r: QuestionRow): Question {
