@@ -25,6 +25,8 @@ export const ERROR_DESCRIPTIONS = {
   NOT_JOINED: "Socket.IO only: `submit-vote` before `join-poll`",
   POLL_CLOSED: "vote on a closed poll",
   POLL_FULL: "join of a new participant to a poll that has `POLL_PARTICIPANT_CAP` participants already",
+  ALREADY_ANSWERED:
+    "a second word-cloud submission, or an open answer beyond the three a participant may give to one question",
   QUESTION_NOT_ACTIVE: "an answer to a question other than the one the presenter has active",
   VOTE_CHANGE_NOT_ALLOWED: "changing a vote where the poll does not allow it",
   PAYLOAD_TOO_LARGE: "body over `BODY_LIMIT_BYTES`",

@@ -11,7 +11,7 @@ export type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 export type LiveClient = Client & {
   updates: LiveResults[];
   updateTimes: number[];
-  states: Array<{ roomCode: string; status: string }>;
+  states: Array<{ roomCode: string; status: string; activeQuestion?: number }>;
 };
 
 /** A real socket.io-client, websocket-only unless told otherwise, with every vote-update recorded. */

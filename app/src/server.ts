@@ -19,6 +19,7 @@ import { createLocalRelay } from "./results/relay.js";
 import { createRetention, type Retention } from "./retention/index.js";
 import type { Database } from "./storage/database.js";
 import { exportRows } from "./storage/export-store.js";
+import { createHostStore } from "./storage/host-store.js";
 import { migrate } from "./storage/migrations/index.js";
 import { openDatabase } from "./storage/open.js";
 import { createPollStore } from "./storage/poll-store.js";
@@ -113,6 +114,7 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
     polls,
     participants: participantWriter,
     votes: writer,
+    questions: createHostStore(db),
     exporter: { rows: (pollId) => exportRows(db, pollId) },
     results,
     limits: createLimits({

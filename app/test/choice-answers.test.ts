@@ -148,7 +148,7 @@ describe.each(backends)("choice answers on %s", (_name, open) => {
         roomCode: "X",
         questionIndex,
         participantId: pid,
-        mask,
+        answer: { kind: "choice", mask },
         receivedAt: 0,
       });
     const settled = await Promise.allSettled([
@@ -255,9 +255,8 @@ describe.each(backends)("upgrading a filled database to questions on %s", (_name
         status: "open",
       });
       const results = createResultsStore(db);
-      expect(await results.snapshot(pollId, "UPGRAD")).toMatchObject({
-        counts: [1, 2],
-        total: 3,
+      expect(await results.snapshot(pollId)).toMatchObject({
+        results: { type: "single", counts: [1, 2], total: 3 },
         participants: 3,
       });
       expect(await createPollStore(db).voteOf(pollId, people[1] as string)).toBe(1);
@@ -268,7 +267,7 @@ describe.each(backends)("upgrading a filled database to questions on %s", (_name
       expect(q).toMatchObject({ type: "single", answer_count: 3 });
       // An instance still on the previous release calls zephyr_cast_votes during a rolling update.
       await db.query("SELECT zephyr_cast_votes($1, $2::uuid[], $3::smallint[])", [pollId, [people[0]], [1]]);
-      expect(await results.snapshot(pollId, "UPGRAD")).toMatchObject({ counts: [0, 3], total: 3 });
+      expect(await results.snapshot(pollId)).toMatchObject({ results: { counts: [0, 3], total: 3 } });
       expect(await createPollStore(db).rebuildCounts(pollId)).toEqual([0, 3]);
     } finally {
       await db.close();

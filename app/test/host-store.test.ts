@@ -64,7 +64,11 @@ describe.each(backends)("host changes on %s", (_name, open) => {
     const poll = await newPoll();
     const host = createHostStore(db);
     const v0 = await version(poll.id);
-    expect(await host.activateQuestion(poll.id, 1)).toEqual({ seq: v0 + 1 });
+    expect(await host.activateQuestion(poll.id, 1)).toMatchObject({
+      seq: v0 + 1,
+      questionIndex: 1,
+      activeQuestion: 1,
+    });
     expect((await createPollStore(db).findPollByCode(poll.roomCode))?.activeQuestion).toBe(1);
     expect(await host.activateQuestion(poll.id, 7)).toBe(false);
     expect(await host.activateQuestion(randomUUID(), 0)).toBe(false);
@@ -80,7 +84,11 @@ describe.each(backends)("host changes on %s", (_name, open) => {
   it("stores hidden results per question", async () => {
     const poll = await newPoll();
     const host = createHostStore(db);
-    expect(await host.setResultsHidden(poll.id, 1, true)).toMatchObject({ seq: expect.any(Number) });
+    expect(await host.setResultsHidden(poll.id, 1, true)).toMatchObject({
+      seq: expect.any(Number),
+      questionIndex: 1,
+      hidden: true,
+    });
     expect(await host.setResultsHidden(poll.id, 5, true)).toBe(false);
     const rows = await db.query<{ position: number; results_hidden: boolean }>(
       "SELECT position, results_hidden FROM questions WHERE poll_id = $1 ORDER BY position",
@@ -105,14 +113,24 @@ describe.each(backends)("host changes on %s", (_name, open) => {
     const a = await answer(poll.id, poll.pid, "a");
     const b = await answer(poll.id, poll.pid, "b");
     expect(await shown(poll.id)).toBe(0);
-    expect(await host.moderateAnswer(poll.id, 1, a, "approve")).toMatchObject({ status: "shown" });
+    expect(await host.moderateAnswer(poll.id, 1, a, "approve")).toMatchObject({
+      status: "shown",
+      snapshot: {
+        results: { type: "open", answers: [{ id: a, text: "a" }], total: 1 },
+        pending: [{ id: b }],
+      },
+    });
     expect(await shown(poll.id)).toBe(1);
-    expect(await host.moderateAnswer(poll.id, 1, a, "approve")).toBe("unchanged");
+    expect(await host.moderateAnswer(poll.id, 1, a, "approve"), "nothing changed").toEqual({
+      status: "shown",
+    });
     expect(await host.moderateAnswer(poll.id, 1, b, "remove")).toMatchObject({ status: "removed" });
     expect(await shown(poll.id), "removing a pending answer changes no count").toBe(1);
     expect(await host.moderateAnswer(poll.id, 1, a, "remove")).toMatchObject({ status: "removed" });
     expect(await shown(poll.id)).toBe(0);
-    expect(await host.moderateAnswer(poll.id, 1, a, "approve"), "removed stays removed").toBe("unchanged");
+    expect(await host.moderateAnswer(poll.id, 1, a, "approve"), "removed stays removed").toEqual({
+      status: "removed",
+    });
     expect(await host.moderateAnswer(poll.id, 0, b, "approve"), "answer of another question").toBe("missing");
     expect(await host.moderateAnswer(poll.id, 1, randomUUID(), "approve")).toBe("missing");
   });

@@ -100,7 +100,7 @@ describe.each(backends)("join batches on %s", (_name, open) => {
     const poll = await newPoll();
     const writer = writerFor(100);
     const [first] = await settle([join(writer, poll, "first")]);
-    expect(first).toMatchObject({ participants: 1, counts: [0, 0], total: 0, seq: 0 });
+    expect(first).toMatchObject({ participants: 1, results: { counts: [0, 0], total: 0 }, seq: 0 });
     const [participant] = await db.query<{ id: string }>("SELECT id FROM participants WHERE poll_id = $1", [
       poll.id,
     ]);
@@ -110,12 +110,16 @@ describe.each(backends)("join batches on %s", (_name, open) => {
         roomCode: poll.roomCode,
         questionIndex: 0,
         participantId: participant?.id as string,
-        mask: 1 << 1,
+        answer: { kind: "choice", mask: 1 << 1 },
         receivedAt: 0,
       },
     ]);
     const [second] = await settle([join(writer, poll, "second")]);
-    expect(second).toMatchObject({ participants: 2, counts: [0, 1], total: 1, seq: cast.snapshot?.seq });
+    expect(second).toMatchObject({
+      participants: 2,
+      results: { counts: [0, 1], total: 1 },
+      seq: cast.snapshot?.seq,
+    });
   });
 
   it("never passes the cap when writers on several instances race on one poll", async () => {

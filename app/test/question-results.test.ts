@@ -4,11 +4,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Question, validatePollDefinition } from "../src/domain/questions.js";
+import { liveView } from "../src/domain/poll.js";
+import { validatePollDefinition } from "../src/domain/questions.js";
 import type { Database } from "../src/storage/database.js";
 import { migrate } from "../src/storage/migrations/index.js";
 import { createPollStore } from "../src/storage/poll-store.js";
-import { averageOf, readQuestionResults } from "../src/storage/question-results.js";
+import { averageOf, createResultsStore } from "../src/storage/results-store.js";
 import { databaseBackends, insertParticipants } from "./storage-kit.js";
 
 const backends = databaseBackends("qresults");
@@ -24,7 +25,6 @@ describe("averageOf", () => {
 describe.each(backends)("question results on %s", (_name, open) => {
   let db: Database;
   let pollId: string;
-  let questions: Question[];
   const people = Array.from({ length: 4 }, () => randomUUID());
   const activate = (i: number) =>
     db.query("UPDATE polls SET active_question = $2 WHERE id = $1", [pollId, i]);
@@ -43,7 +43,6 @@ describe.each(backends)("question results on %s", (_name, open) => {
         { type: "open", text: "o", moderation: "approve" },
       ],
     });
-    questions = definition.questions;
     await createPollStore(db).insertPoll({
       id: pollId,
       roomCode: "QRESUL",
@@ -79,8 +78,12 @@ describe.each(backends)("question results on %s", (_name, open) => {
     await db?.close();
   });
 
-  const read = (i: number, host = false) =>
-    readQuestionResults(db, pollId, i, questions[i] as Question, { host });
+  const snapshot = async (i: number) => {
+    const s = await createResultsStore(db).snapshot(pollId, i);
+    if (!s) throw new Error(`no snapshot of question ${i}`);
+    return s;
+  };
+  const read = async (i: number) => (await snapshot(i)).results;
 
   it("single and multiple: counts per option, total = participants who answered", async () => {
     expect(await read(0)).toEqual({ type: "single", counts: [1, 3], total: 4 });
@@ -106,10 +109,11 @@ describe.each(backends)("question results on %s", (_name, open) => {
   it("open: participants see shown answers only, the host also pending ones with their status", async () => {
     const room = await read(4);
     expect(room).toMatchObject({ type: "open", total: 1, answers: [{ text: "first", nickname: "p0" }] });
-    const host = await read(4, true);
-    expect(host.type === "open" && host.answers.map((a) => `${a.text}:${a.status}`)).toEqual([
-      "second:pending",
+    const host = liveView(await snapshot(4), 0, "host");
+    expect([...(host.answers ?? []), ...(host.pending ?? [])].map((a) => `${a.text}:${a.status}`)).toEqual([
       "first:shown",
+      "second:pending",
     ]);
+    expect(liveView(await snapshot(4), 0, "room")).not.toHaveProperty("pending");
   });
 });

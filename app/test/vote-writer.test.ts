@@ -51,7 +51,8 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
   }
 
   async function countsOf(pollId: string) {
-    return (await createResultsStore(db).snapshot(pollId, "")).counts;
+    const results = (await createResultsStore(db).snapshot(pollId))?.results;
+    return results && "counts" in results ? results.counts : undefined;
   }
 
   async function storedVotes(pollId: string) {
@@ -80,7 +81,7 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
           roomCode: poll.roomCode,
           questionIndex: 0,
           participantId,
-          mask: 1 << optionIndex,
+          answer: { kind: "choice", mask: 1 << optionIndex },
           receivedAt: Date.now(),
         }),
       ),
@@ -130,8 +131,7 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
             pollId: poll.id,
             roomCode: poll.roomCode,
             seq: expectedSeq,
-            counts,
-            total: want.state.size,
+            results: { type: "single", counts, total: want.state.size },
             participants: 12,
           }),
         ]);
@@ -177,7 +177,7 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
           roomCode: poll.roomCode,
           questionIndex: 0,
           participantId: pid,
-          mask: 1 << option,
+          answer: { kind: "choice", mask: 1 << option },
           receivedAt: Date.now(),
         }),
       );

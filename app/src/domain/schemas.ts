@@ -106,16 +106,41 @@ export const joinInputSchema = z
     "nickname or participantToken is required",
   );
 
-/** vote: roomCode and participantToken may be absent when the connection already joined (a socket session). */
+const questionIndex = z
+  .number({ error: "questionIndex must be a number" })
+  .int("questionIndex must be an integer")
+  .min(0, "questionIndex must not be negative");
+
+/**
+ * An answer: roomCode and participantToken may be absent when the connection already joined (a socket session),
+ * questionIndex when it is to the active question. The answer field that fits the question's type is checked
+ * against the question (parseAnswer); here only that nothing else is sent.
+ */
 export const voteInputSchema = z
   .object({
     roomCode: roomCode.optional(),
     participantToken: token("participantToken").optional(),
-    optionIndex: z.number({ error: "optionIndex must be a number" }).int("optionIndex must be an integer"),
+    questionIndex: questionIndex.optional(),
+    optionIndex: z.unknown().optional(),
+    optionIndexes: z.unknown().optional(),
+    value: z.unknown().optional(),
+    entries: z.unknown().optional(),
+    text: z.unknown().optional(),
   })
   .strict();
 
 export const hostInputSchema = z.object({ roomCode, hostToken: token("hostToken").optional() }).strict();
+
+/** A host action on one question (activate, hide, reveal) or on one open answer (approve, remove). */
+export const hostQuestionInputSchema = hostInputSchema.extend({ questionIndex }).strict();
+export const hostAnswerInputSchema = hostQuestionInputSchema
+  .extend({ answerId: z.uuid({ error: "answerId must be an answer id" }) })
+  .strict();
+
+/** Results of one question (default: the active one); a host token shows what only hosts see. */
+export const resultsInputSchema = z
+  .object({ roomCode, questionIndex: questionIndex.optional(), hostToken: token("hostToken").optional() })
+  .strict();
 
 export const roomInputSchema = z.object({ roomCode }).strict();
 

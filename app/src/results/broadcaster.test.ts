@@ -2,14 +2,16 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ResultsSnapshot } from "../domain/poll.js";
 import { createBroadcaster } from "./broadcaster.js";
 
-const snap = (seq: number, pollId = "p1"): ResultsSnapshot => ({
+const snap = (seq: number, pollId = "p1", questionIndex = 0): ResultsSnapshot => ({
   pollId,
   roomCode: "ABCDEF",
-  questionIndex: 0,
+  questionIndex,
+  activeQuestion: questionIndex,
+  questionCount: 2,
   seq,
-  counts: [seq],
-  total: seq,
   participants: 1,
+  hidden: false,
+  results: { type: "single", counts: [seq], total: seq },
   oldestVoteAt: Date.now(),
 });
 
@@ -68,6 +70,25 @@ describe("broadcaster (leading + trailing edge throttle)", () => {
     b.offer(snap(1, "b"));
     b.offer(snap(2, "a"));
     expect(emitted).toEqual(["a:1", "b:1", "a:2"]);
+    b.close();
+  });
+
+  it("delivers each question's last results when the host moves on within one interval", () => {
+    vi.useFakeTimers();
+    const emitted: string[] = [];
+    const b = createBroadcaster({
+      intervalMs: 100,
+      emit: (s, _online, _oldest, changed) => emitted.push(`q${s.questionIndex}:${s.seq}:${changed}`),
+    });
+    b.offer(snap(1, "p1", 0));
+    b.offer(snap(2, "p1", 0));
+    b.offer(snap(3, "p1", 1));
+    b.offer(snap(4, "p1", 1));
+    vi.advanceTimersByTime(100);
+    expect(emitted).toEqual(["q0:1:true", "q0:2:true", "q1:4:true"]);
+    b.setOnline("p1", 5);
+    vi.advanceTimersByTime(100);
+    expect(emitted.at(-1), "an online-only update goes out with the newest question").toBe("q1:4:false");
     b.close();
   });
 });

@@ -1,6 +1,4 @@
-import type { LiveResults, ResultsSnapshot } from "../domain/poll.js";
-
-export type RoomUpdate = LiveResults & { pollId: string };
+import type { ResultsSnapshot } from "../domain/poll.js";
 
 export interface Broadcaster {
   /** A snapshot from any source (local commit, another instance, a join, a resync). Older ones are ignored. */
@@ -10,11 +8,27 @@ export interface Broadcaster {
   close(): void;
 }
 
-interface RoomState {
-  latest?: ResultsSnapshot;
-  online: number;
-  oldestPendingVoteAt?: number;
+/** What goes out to a room: one question's newest snapshot and the room's online count. */
+export type EmitRoomUpdate = (
+  snapshot: ResultsSnapshot,
+  online: number,
+  oldestVoteAt: number | undefined,
+  /** false when only the online count moved since the room's last update. */
+  resultsChanged: boolean,
+) => void;
+
+interface QuestionState {
+  latest: ResultsSnapshot;
   emittedSeq: number;
+  oldestPendingVoteAt?: number;
+}
+
+interface RoomState {
+  /** By question: each question's last update is delivered, even when the next question's follows at once. */
+  questions: Map<number, QuestionState>;
+  /** The question of the newest snapshot: online-only updates go out with it. */
+  current?: QuestionState;
+  online: number;
   emittedOnline: number;
   lastEmitAt: number;
   timer?: NodeJS.Timeout;
@@ -22,9 +36,10 @@ interface RoomState {
 
 /**
  * Per-room throttle with leading and trailing edges: the first change after a quiet period goes out at once
- * (a lone vote is seen immediately), later ones within `intervalMs` collapse into one trailing message that
- * carries the newest counts and online figure. Each member therefore gets at most ~1000/intervalMs messages per
- * second, however fast votes arrive and however many instances produce them. intervalMs = 0 emits every change.
+ * (a lone vote is seen immediately), later ones within `intervalMs` collapse into one trailing message per
+ * changed question that carries its newest results and the online figure. Each member therefore gets at most
+ * ~1000/intervalMs messages per second per question that changed (one, unless the host just moved on), however
+ * fast answers arrive and however many instances produce them. intervalMs = 0 emits every change.
  */
 export function createBroadcaster({
   intervalMs,
@@ -32,40 +47,40 @@ export function createBroadcaster({
   idleForgetMs = 10 * 60_000,
 }: {
   intervalMs: number;
-  /** resultsChanged is false when only the online count moved since the room's last update. */
-  emit: (update: RoomUpdate, oldestVoteAt: number | undefined, resultsChanged: boolean) => void;
+  emit: EmitRoomUpdate;
   idleForgetMs?: number;
 }): Broadcaster {
   const rooms = new Map<string, RoomState>();
   const stateOf = (pollId: string) => {
     let st = rooms.get(pollId);
     if (!st) {
-      st = { online: 0, emittedSeq: -1, emittedOnline: 0, lastEmitAt: 0 };
+      st = { questions: new Map(), online: 0, emittedOnline: 0, lastEmitAt: 0 };
       rooms.set(pollId, st);
     }
     return st;
   };
+  const unsent = (q: QuestionState) => q.latest.seq > q.emittedSeq;
   const changed = (st: RoomState) =>
-    st.latest !== undefined && (st.latest.seq > st.emittedSeq || st.online !== st.emittedOnline);
+    st.current !== undefined && (st.online !== st.emittedOnline || [...st.questions.values()].some(unsent));
 
   const flush = (pollId: string) => {
     const st = rooms.get(pollId);
     if (!st) return;
     st.timer = undefined;
-    const snap = st.latest;
-    if (!snap || !changed(st)) return;
-    const oldest = st.oldestPendingVoteAt;
-    const resultsChanged = snap.seq > st.emittedSeq;
-    st.oldestPendingVoteAt = undefined;
-    st.emittedSeq = snap.seq;
+    if (!changed(st)) return;
+    const due = [...st.questions.values()].filter(unsent).sort((a, b) => a.latest.seq - b.latest.seq);
     st.emittedOnline = st.online;
     st.lastEmitAt = Date.now();
-    const { pollId: id, roomCode, counts, total, participants, seq } = snap;
-    emit(
-      { pollId: id, roomCode, counts, total, participants, online: st.online, seq },
-      oldest,
-      resultsChanged,
-    );
+    if (due.length === 0 && st.current) {
+      emit(st.current.latest, st.online, undefined, false);
+      return;
+    }
+    for (const q of due) {
+      const oldest = q.oldestPendingVoteAt;
+      q.oldestPendingVoteAt = undefined;
+      q.emittedSeq = q.latest.seq;
+      emit(q.latest, st.online, oldest, true);
+    }
   };
 
   const schedule = (pollId: string, st: RoomState) => {
@@ -75,7 +90,7 @@ export function createBroadcaster({
     else st.timer = setTimeout(flush, wait, pollId);
   };
 
-  // Forget rooms nobody voted in for a while, so memory follows active rooms only.
+  // Forget rooms nobody answered in for a while, so memory follows active rooms only.
   const sweeper = setInterval(() => {
     const cutoff = Date.now() - idleForgetMs;
     for (const [id, st] of rooms) if (!st.timer && !changed(st) && st.lastEmitAt < cutoff) rooms.delete(id);
@@ -85,11 +100,17 @@ export function createBroadcaster({
   return {
     offer(snapshot) {
       const st = stateOf(snapshot.pollId);
-      if (snapshot.seq <= Math.max(st.emittedSeq, st.latest?.seq ?? -1)) return;
-      st.latest = snapshot;
+      let q = st.questions.get(snapshot.questionIndex);
+      if (q && snapshot.seq <= Math.max(q.emittedSeq, q.latest.seq)) return;
+      if (q) q.latest = snapshot;
+      else {
+        q = { latest: snapshot, emittedSeq: -1 };
+        st.questions.set(snapshot.questionIndex, q);
+      }
+      if (!st.current || snapshot.seq >= st.current.latest.seq) st.current = q;
       if (snapshot.oldestVoteAt !== undefined) {
-        st.oldestPendingVoteAt = Math.min(
-          st.oldestPendingVoteAt ?? Number.POSITIVE_INFINITY,
+        q.oldestPendingVoteAt = Math.min(
+          q.oldestPendingVoteAt ?? Number.POSITIVE_INFINITY,
           snapshot.oldestVoteAt,
         );
       }

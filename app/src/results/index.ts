@@ -1,24 +1,27 @@
 import { createLookupCache } from "../cache/lookup-cache.js";
-import type { LiveResults, PollRecord, ResultsSnapshot } from "../domain/poll.js";
+import { type LiveResults, liveView, type ResultsSnapshot } from "../domain/poll.js";
 import type { Logger } from "../logging/index.js";
 import type { ResultsStore } from "../storage/results-store.js";
-import type { ResultsReader } from "../usecases/ports.js";
-import { createBroadcaster, type RoomUpdate } from "./broadcaster.js";
+import type { Audience, ResultsReader } from "../usecases/ports.js";
+import { createBroadcaster } from "./broadcaster.js";
 import type { Relay, StatusChange } from "./relay.js";
 import { createResultsCache } from "./results-cache.js";
 
 /** A transport that shows rooms to clients: gets every room update, says which rooms it shows. */
 export interface RoomSubscriber {
   /** resultsChanged is false for an update that only carries a new online count. */
-  update(update: RoomUpdate, oldestVoteAt: number | undefined, resultsChanged: boolean): void;
+  update(
+    snapshot: ResultsSnapshot,
+    online: number,
+    oldestVoteAt: number | undefined,
+    resultsChanged: boolean,
+  ): void;
   status(change: StatusChange): void;
   /** Polls this subscriber has members of on this instance (for resync). */
   watched(): Iterable<string>;
 }
 
 export interface Results extends ResultsReader {
-  /** From the writers (votes, joins): the one entry for committed snapshots of this instance. */
-  committed(snapshot: ResultsSnapshot): void;
   /** From presence: how many participants of a poll are connected across all instances. */
   online(pollId: string, count: number): void;
   subscribe(subscriber: RoomSubscriber): () => void;
@@ -56,13 +59,14 @@ export function createResults({
   const onlineByPoll = createLookupCache<number>({ ttlMs: onlineCacheMs });
   const broadcaster = createBroadcaster({
     intervalMs: broadcastIntervalMs,
-    emit: (update, oldest, resultsChanged) => {
-      for (const s of subscribers) s.update(update, oldest, resultsChanged);
+    emit: (snapshot, online, oldest, resultsChanged) => {
+      for (const s of subscribers) s.update(snapshot, online, oldest, resultsChanged);
     },
   });
 
   const accept = (snapshot: ResultsSnapshot) => {
-    cache.offer(snapshot);
+    // The cache answers for the active question; a host hiding another question does not replace it.
+    if (snapshot.questionIndex === snapshot.activeQuestion) cache.offer(snapshot);
     broadcaster.offer(snapshot);
   };
   const announce = (change: StatusChange) => {
@@ -75,14 +79,9 @@ export function createResults({
     else announce(message);
   });
 
-  const withOnline = async (s: ResultsSnapshot): Promise<LiveResults> => ({
-    roomCode: s.roomCode,
-    counts: s.counts,
-    total: s.total,
-    participants: s.participants,
-    online: (await onlineByPoll.get(s.pollId, () => countOnline(s.pollId))) ?? 0,
-    seq: s.seq,
-  });
+  const withOnline = async (s: ResultsSnapshot, audience: Audience = "room"): Promise<LiveResults> =>
+    liveView(s, (await onlineByPoll.get(s.pollId, () => countOnline(s.pollId))) ?? 0, audience);
+  const cached = (roomCode: string) => cache.get(roomCode, () => store.snapshotByCode(roomCode));
 
   let resyncRunning = false;
   const resync = async () => {
@@ -118,14 +117,22 @@ export function createResults({
       broadcaster.setOnline(pollId, count);
     },
     withOnline,
-    async live(poll: Pick<PollRecord, "id" | "roomCode">) {
-      const snapshot = await store.snapshot(poll.id, poll.roomCode);
+    async live(poll, { questionIndex, audience } = {}) {
+      const snapshot = await store.snapshot(poll.id, questionIndex);
+      if (!snapshot) return undefined;
       accept(snapshot);
-      return withOnline(snapshot);
+      return withOnline(snapshot, audience);
     },
-    async liveByCode(roomCode) {
-      const snapshot = await cache.get(roomCode, () => store.snapshotByCode(roomCode));
-      return snapshot && withOnline(snapshot);
+    async liveByCode(roomCode, { questionIndex, audience } = {}) {
+      const active = await cached(roomCode);
+      const snapshot =
+        questionIndex === undefined || active?.questionIndex === questionIndex
+          ? active
+          : active && (await store.snapshotByCode(roomCode, questionIndex));
+      return snapshot && withOnline(snapshot, audience);
+    },
+    async activeQuestion(roomCode) {
+      return (await cached(roomCode))?.activeQuestion;
     },
     subscribe(subscriber) {
       subscribers.add(subscriber);

@@ -1,6 +1,7 @@
-import type { ResultsSnapshot, RoomStatus } from "../domain/poll.js";
+import type { ResultsSnapshot } from "../domain/poll.js";
+import type { StatusChange } from "../usecases/ports.js";
 
-export type StatusChange = { pollId: string; roomCode: string; status: RoomStatus };
+export type { StatusChange };
 
 /** What one instance tells the others about a room. */
 export type RelayMessage =

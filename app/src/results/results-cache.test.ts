@@ -1,9 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import { createResultsCache, type VersionedResults } from "./results-cache.js";
 
-const r = (seq: number, total = seq, participants = total): VersionedResults => ({
+const r = (seq: number, total = seq, participants = total): VersionedResults & { total: number } => ({
   roomCode: "ABCDEF",
-  counts: [total],
   total,
   participants,
   seq,
@@ -13,7 +12,7 @@ describe("results cache", () => {
   it("serves from memory within the TTL and reloads after it", async () => {
     vi.useFakeTimers();
     try {
-      const cache = createResultsCache({ ttlMs: 250 });
+      const cache = createResultsCache<VersionedResults & { total: number }>({ ttlMs: 250 });
       const load = vi.fn(async () => r(1));
       await cache.get("ABCDEF", load);
       await cache.get("ABCDEF", load);
@@ -27,7 +26,7 @@ describe("results cache", () => {
   });
 
   it("lets a committed snapshot replace older results, never newer ones", async () => {
-    const cache = createResultsCache({ ttlMs: 10_000 });
+    const cache = createResultsCache<VersionedResults & { total: number }>({ ttlMs: 10_000 });
     await cache.get("ABCDEF", async () => r(5));
     cache.offer(r(7));
     expect((await cache.get("ABCDEF", async () => r(0)))?.total).toBe(7);
@@ -36,7 +35,7 @@ describe("results cache", () => {
   });
 
   it("orders snapshots of the same version by participants (joins do not change the version)", async () => {
-    const cache = createResultsCache({ ttlMs: 10_000 });
+    const cache = createResultsCache<VersionedResults & { total: number }>({ ttlMs: 10_000 });
     cache.offer(r(3, 3, 10));
     cache.offer(r(3, 3, 12));
     expect((await cache.get("ABCDEF", async () => r(0)))?.participants).toBe(12);
@@ -47,7 +46,7 @@ describe("results cache", () => {
   });
 
   it("loads once for many concurrent requests and forgets unknown codes", async () => {
-    const cache = createResultsCache({ ttlMs: 1000 });
+    const cache = createResultsCache<VersionedResults & { total: number }>({ ttlMs: 1000 });
     let calls = 0;
     const load = async () => {
       calls++;
@@ -64,7 +63,7 @@ describe("results cache", () => {
   });
 
   it("is a pass-through with a TTL of 0", async () => {
-    const cache = createResultsCache({ ttlMs: 0 });
+    const cache = createResultsCache<VersionedResults & { total: number }>({ ttlMs: 0 });
     const load = vi.fn(async () => r(1));
     cache.offer(r(9));
     await cache.get("ABCDEF", load);

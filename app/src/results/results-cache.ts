@@ -3,8 +3,6 @@ import { createLookupCache } from "../cache/lookup-cache.js";
 export interface VersionedResults {
   roomCode: string;
   seq: number;
-  counts: number[];
-  total: number;
   /** Only grows within one version: joins add participants without changing the results version. */
   participants: number;
 }

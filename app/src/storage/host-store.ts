@@ -1,22 +1,7 @@
+import type { ResultsSnapshot } from "../domain/poll.js";
+import type { AnswerStatus, HostStore } from "../usecases/ports.js";
 import type { Database, Queryable } from "./database.js";
-
-/**
- * What the presenter changes: which question is active, whether a question's results are hidden, and which open
- * answers the room sees. Each takes the poll row lock first, as answer batches do, so it falls cleanly between
- * two batches on every instance, and each advances the results version so snapshots after it are newer.
- */
-export interface HostStore {
-  /** false when the poll or the question does not exist. */
-  activateQuestion(pollId: string, index: number): Promise<{ seq: number } | false>;
-  setResultsHidden(pollId: string, index: number, hidden: boolean): Promise<{ seq: number } | false>;
-  /** approve shows a pending answer; remove hides a pending or shown one. */
-  moderateAnswer(
-    pollId: string,
-    index: number,
-    answerId: string,
-    action: "approve" | "remove",
-  ): Promise<{ seq: number; status: "shown" | "removed" } | "missing" | "unchanged">;
-}
+import { type ResultsJson, snapshotOf } from "./results-store.js";
 
 async function lockedNextVersion(tx: Queryable, pollId: string): Promise<number | undefined> {
   const rows = await tx.query<{ seq: number }>(
@@ -26,33 +11,46 @@ async function lockedNextVersion(tx: Queryable, pollId: string): Promise<number 
   return rows[0] ? Number(rows[0].seq) : undefined;
 }
 
+/** The question's results as of this transaction: the snapshot the action publishes. */
+async function snapshotIn(tx: Queryable, pollId: string, index: number): Promise<ResultsSnapshot> {
+  const [row] = await tx.query<{ room_code: string; results: ResultsJson | string }>(
+    "SELECT room_code, zephyr_question_results(id, $2::smallint) AS results FROM polls WHERE id = $1",
+    [pollId, index],
+  );
+  const results = typeof row?.results === "string" ? JSON.parse(row.results) : row?.results;
+  return snapshotOf(pollId, row?.room_code ?? "", results as ResultsJson);
+}
+
+/**
+ * What the presenter changes. Each takes the poll row lock first, as answer batches do, so it falls cleanly
+ * between two batches on every instance, and each advances the results version so its snapshot is newer than any
+ * before it.
+ */
 export function createHostStore(db: Database): HostStore {
   return {
     activateQuestion: (pollId, index) =>
       db
         .transaction(async (tx) => {
-          const seq = await lockedNextVersion(tx, pollId);
-          if (seq === undefined) return false;
+          if ((await lockedNextVersion(tx, pollId)) === undefined) return false;
           const rows = await tx.query(
             "UPDATE polls SET active_question = $2 WHERE id = $1 AND EXISTS (SELECT 1 FROM questions WHERE poll_id = $1 AND position = $2) RETURNING id",
             [pollId, index],
           );
           if (rows.length === 0) throw new MissingQuestion();
-          return { seq };
+          return snapshotIn(tx, pollId, index);
         })
         .catch(falseWhenMissing),
 
     setResultsHidden: (pollId, index, hidden) =>
       db
         .transaction(async (tx) => {
-          const seq = await lockedNextVersion(tx, pollId);
-          if (seq === undefined) return false;
+          if ((await lockedNextVersion(tx, pollId)) === undefined) return false;
           const rows = await tx.query(
             "UPDATE questions SET results_hidden = $3 WHERE poll_id = $1 AND position = $2 RETURNING position",
             [pollId, index, hidden],
           );
           if (rows.length === 0) throw new MissingQuestion();
-          return { seq };
+          return snapshotIn(tx, pollId, index);
         })
         .catch(falseWhenMissing),
 
@@ -60,14 +58,14 @@ export function createHostStore(db: Database): HostStore {
       db.transaction(async (tx) => {
         const [locked] = await tx.query("SELECT id FROM polls WHERE id = $1 FOR UPDATE", [pollId]);
         if (!locked) return "missing" as const;
-        const [answer] = await tx.query<{ status: string }>(
+        const [answer] = await tx.query<{ status: AnswerStatus }>(
           "SELECT status FROM open_answers WHERE id = $3 AND poll_id = $1 AND question_position = $2",
           [pollId, index, answerId],
         );
         if (!answer) return "missing" as const;
         const next = action === "approve" ? "shown" : "removed";
         // A removed answer stays removed; approving a shown one changes nothing.
-        if (answer.status === "removed" || answer.status === next) return "unchanged" as const;
+        if (answer.status === "removed" || answer.status === next) return { status: answer.status };
         await tx.query("UPDATE open_answers SET status = $2 WHERE id = $1", [answerId, next]);
         const delta = next === "shown" ? 1 : answer.status === "shown" ? -1 : 0;
         if (delta !== 0)
@@ -75,8 +73,8 @@ export function createHostStore(db: Database): HostStore {
             "UPDATE questions SET shown_count = shown_count + $3 WHERE poll_id = $1 AND position = $2",
             [pollId, index, delta],
           );
-        const seq = (await lockedNextVersion(tx, pollId)) as number;
-        return { seq, status: next };
+        await lockedNextVersion(tx, pollId);
+        return { status: next, snapshot: await snapshotIn(tx, pollId, index) };
       }),
   };
 }

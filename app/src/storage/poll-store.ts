@@ -1,8 +1,13 @@
-import type { ParticipantRecord, PollRecord, PollStatus } from "../domain/poll.js";
-import { choicesOf } from "../domain/questions.js";
+import {
+  firstQuestionFields,
+  type ParticipantRecord,
+  type PollRecord,
+  type PollStatus,
+} from "../domain/poll.js";
 import type { NewPoll, PollStore } from "../usecases/ports.js";
 import type { Database, Queryable } from "./database.js";
 import { fromQuestionRow, QUESTIONS_JSON, type QuestionRow, toQuestionRow } from "./question-rows.js";
+import { type ResultsJson, snapshotOf } from "./results-store.js";
 
 interface PollRow {
   [k: string]: unknown;
@@ -22,17 +27,13 @@ export const jsonArray = <T>(v: T[] | string | null | undefined): T[] =>
 
 const toPoll = (r: PollRow): PollRecord => {
   const questions = jsonArray(r.questions).map(fromQuestionRow);
-  const first = questions[0];
   return {
     id: r.id,
     roomCode: r.room_code,
     title: r.title,
     questions,
     activeQuestion: Number(r.active_question),
-    // The one-question contract describes the first question.
-    question: first?.text ?? "",
-    options: first ? choicesOf(first) : [],
-    allowVoteChange: first !== undefined && "allowVoteChange" in first && first.allowVoteChange,
+    ...firstQuestionFields(questions),
     status: r.status,
     hostTokenHash: r.host_token_hash,
     createdAt: new Date(r.created_at).toISOString(),
@@ -44,17 +45,12 @@ SELECT p.id, p.room_code, p.title, p.active_question, p.status, p.host_token_has
        ${QUESTIONS_JSON} AS questions
 FROM polls p`;
 
-type AddParticipantsReply =
-  | { poll: "missing" }
-  | {
-      poll: "present";
-      added: number;
-      seq: number;
-      participants: number;
-      question: number;
-      answered: number | null;
-      counts: number[] | null;
-    };
+interface AddParticipantsReply {
+  poll: "missing" | "present";
+  added: number;
+  /** The active question's results as of the batch (zephyr_with_results). */
+  results?: ResultsJson;
+}
 
 const isUniqueViolation = (err: unknown, constraint: string) =>
   (err as { code?: string }).code === "23505" &&
@@ -132,7 +128,7 @@ export function createPollStore(
 
     async addParticipants(pollId, roomCode, participants, cap) {
       const rows = await db.query<{ reply: AddParticipantsReply | string }>(
-        "SELECT zephyr_add_participants($1, $2::uuid[], $3::text[], $4::text[], $5) AS reply",
+        "SELECT zephyr_with_results(zephyr_add_participants($1, $2::uuid[], $3::text[], $4::text[], $5), $1, NULL) AS reply",
         [
           pollId,
           participants.map((p) => p.id),
@@ -143,20 +139,8 @@ export function createPollStore(
       );
       const raw = rows[0]?.reply;
       const reply = (typeof raw === "string" ? JSON.parse(raw) : raw) as AddParticipantsReply | undefined;
-      if (!reply || reply.poll === "missing") return "missing";
-      const counts = jsonArray(reply.counts).map(Number);
-      return {
-        added: Number(reply.added),
-        snapshot: {
-          pollId,
-          roomCode,
-          questionIndex: Number(reply.question),
-          seq: Number(reply.seq),
-          counts,
-          total: Number(reply.answered ?? 0),
-          participants: Number(reply.participants),
-        },
-      };
+      if (!reply || reply.poll === "missing" || !reply.results) return "missing";
+      return { added: Number(reply.added), snapshot: snapshotOf(pollId, roomCode, reply.results) };
     },
 
     async findParticipantByTokenHash(tokenHash): Promise<ParticipantRecord | undefined> {

@@ -1,28 +1,58 @@
-import { AppError } from "../domain/errors.js";
-import type { PollRecord, VoteOutcome } from "../domain/poll.js";
-import { validate, voteInputSchema } from "../domain/schemas.js";
+import { randomUUID } from "node:crypto";
+import { parseAnswer } from "../domain/answers.js";
+import { AppError, isAppError } from "../domain/errors.js";
+import { isSingleChoicePoll, type PollRecord, type VoteOutcome } from "../domain/poll.js";
+import type { Question } from "../domain/questions.js";
+import { LIMITS, validate, voteInputSchema } from "../domain/schemas.js";
 import { type ActionObserver, type Caller, observe, rateLimited } from "./caller.js";
 import type { Lookups } from "./lookups.js";
-import type { Limits, VoteSubmitter } from "./ports.js";
+import type { AnswerSubmitter, Limits, ResultsReader, StoredAnswer } from "./ports.js";
+
+/** What a client is told was recorded: the answer as stored (entries normalised), and an open answer's id. */
+export type AnswerReceipt =
+  | { optionIndex: number }
+  | { questionIndex: number; optionIndex: number }
+  | { questionIndex: number; optionIndexes: number[] }
+  | { questionIndex: number; value: number }
+  | { questionIndex: number; entries: string[] }
+  | { questionIndex: number; answerId: string; text: string };
 
 export type CastVote = (
   caller: Caller,
   input: unknown,
-) => Promise<{ optionIndex: number; outcome: VoteOutcome }>;
+) => Promise<{ receipt: AnswerReceipt; type: Question["type"]; outcome: VoteOutcome }>;
+
+/** Runs a parse now: a VALIDATION_FAILED throws at once, anything else is rethrown when the result is taken. */
+function wellFormed<T>(parse: () => T): () => T {
+  try {
+    const value = parse();
+    return () => value;
+  } catch (err) {
+    if (isAppError(err) && err.code === "VALIDATION_FAILED") throw err;
+    return () => {
+      throw err;
+    };
+  }
+}
+
+const positions = (mask: number) => Array.from({ length: 16 }, (_, i) => i).filter((i) => mask & (1 << i));
 
 /**
- * A participant votes with its session (a joined socket) or its token (HTTP); either way the same per-participant
- * limit applies, so switching transports does not double the budget. Resolves once the vote is durable.
+ * A participant answers with its session (a joined socket) or its token (HTTP); either way the same per-participant
+ * limit applies, so switching transports does not double the budget. The answer is checked against its question
+ * (the active one unless named) and resolves once durable.
  */
 export function castVoteUseCase({
   votes,
   lookups,
   limits,
+  results,
   observer,
 }: {
-  votes: VoteSubmitter;
+  votes: AnswerSubmitter;
   lookups: Lookups;
   limits: Limits;
+  results: Pick<ResultsReader, "activeQuestion">;
   observer: ActionObserver;
 }): CastVote {
   async function target(caller: Caller, roomCode: string | undefined, token: string | undefined) {
@@ -37,27 +67,64 @@ export function castVoteUseCase({
     return { poll, participantId: (await lookups.participant(poll, token)).id };
   }
 
-  function checkOption(poll: PollRecord, optionIndex: number) {
-    if (optionIndex < 0 || optionIndex >= poll.options.length)
-      throw new AppError("INVALID_OPTION", `optionIndex must be between 0 and ${poll.options.length - 1}`);
+  /** The poll row may be cached; the results module hears of every activation on any instance at once. */
+  async function questionOf(poll: PollRecord, requested: number | undefined) {
+    const index = requested ?? (await results.activeQuestion(poll.roomCode)) ?? poll.activeQuestion;
+    const question = poll.questions[index];
+    if (!question)
+      throw new AppError(
+        "VALIDATION_FAILED",
+        `questionIndex: must be between 0 and ${poll.questions.length - 1}`,
+      );
+    return { index, question };
+  }
+
+  function receiptOf(
+    poll: PollRecord,
+    index: number,
+    question: Question,
+    stored: StoredAnswer,
+  ): AnswerReceipt {
+    switch (stored.kind) {
+      case "text":
+        return { questionIndex: index, answerId: stored.id, text: stored.text };
+      case "words":
+        return { questionIndex: index, entries: stored.words };
+      case "choice": {
+        const chosen = positions(stored.mask);
+        const first = chosen[0] ?? 0;
+        if (question.type === "multiple") return { questionIndex: index, optionIndexes: chosen };
+        if (question.type === "rating") return { questionIndex: index, value: question.min + first };
+        // The original contract's acknowledgement, unchanged for the polls it describes.
+        return isSingleChoicePoll(poll)
+          ? { optionIndex: first }
+          : { questionIndex: index, optionIndex: first };
+      }
+    }
   }
 
   return (caller, input) =>
     observe(observer, "vote", caller, async () => {
-      const { roomCode, participantToken, optionIndex } = validate(voteInputSchema, input);
+      const { roomCode, participantToken, questionIndex, ...fields } = validate(voteInputSchema, input);
       const { poll, participantId } = await target(caller, roomCode, participantToken);
+      const { index, question } = await questionOf(poll, questionIndex);
+      // A malformed answer is refused before the limiter; a well-formed one (an option out of range too) counts.
+      const parsed = wellFormed(() => parseAnswer(question, fields));
       const limit = await limits.consume("vote", participantId);
       if (!limit.allowed) throw rateLimited("too many votes, slow down", limit.retryAfterMs);
-      checkOption(poll, optionIndex);
+      const answer = parsed();
+      const stored: StoredAnswer =
+        answer.kind === "text"
+          ? { ...answer, id: randomUUID(), limit: LIMITS.openAnswersPerParticipant }
+          : answer;
       const outcome = await votes.submit({
         pollId: poll.id,
         roomCode: poll.roomCode,
         participantId,
-        // One question per poll in the contract so far: position 0, answered with one option.
-        questionIndex: 0,
-        mask: 1 << optionIndex,
+        questionIndex: index,
+        answer: stored,
         receivedAt: Date.now(),
       });
-      return { optionIndex, outcome };
+      return { receipt: receiptOf(poll, index, question, stored), type: question.type, outcome };
     });
 }

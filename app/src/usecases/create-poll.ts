@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { AppError } from "../domain/errors.js";
-import { type PollView, toView } from "../domain/poll.js";
-import { singleQuestion } from "../domain/questions.js";
-import { createPollSchema, validate } from "../domain/schemas.js";
+import { firstQuestionFields, type PollView, toView } from "../domain/poll.js";
+import { validatePollDefinition } from "../domain/questions.js";
 import { generateRoomCode, generateToken, hashToken } from "../domain/tokens.js";
 import { type ActionObserver, type Caller, observe, rateLimited } from "./caller.js";
 import type { Limits, PollStore } from "./ports.js";
@@ -20,11 +19,10 @@ export function createPollUseCase({
 }): CreatePoll {
   return (caller, input) =>
     observe(observer, "create-poll", caller, async () => {
-      const poll = validate(createPollSchema, input);
+      const { title, questions } = validatePollDefinition(input);
       const limit = await limits.consume("pollCreate", caller.address);
       if (!limit.allowed)
         throw rateLimited("too many polls from this address, slow down", limit.retryAfterMs);
-      const { questions } = singleQuestion(poll);
       const id = randomUUID();
       const hostToken = generateToken("host");
       // 31^6 codes: a clash is rare, but when it happens the unique constraint decides and we draw again.
@@ -33,6 +31,7 @@ export function createPollUseCase({
         const stored = await polls.insertPoll({
           id,
           roomCode,
+          ...(title === undefined ? {} : { title }),
           questions,
           hostTokenHash: hashToken(hostToken),
         });
@@ -40,10 +39,10 @@ export function createPollUseCase({
         const view = toView({
           id,
           roomCode,
-          title: null,
+          title: title ?? null,
           questions,
           activeQuestion: 0,
-          ...poll,
+          ...firstQuestionFields(questions),
           status: "open",
           hostTokenHash: "",
           ...stored,

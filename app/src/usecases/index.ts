@@ -5,12 +5,13 @@ import { type HostActions, hostActionsUseCase } from "./host-actions.js";
 import { type JoinPoll, joinPollUseCase } from "./join-poll.js";
 import { createLookups } from "./lookups.js";
 import type {
+  AnswerSubmitter,
+  HostStore,
   Limits,
   ParticipantAdder,
   PollExporter,
   PollStore,
   ResultsReader,
-  VoteSubmitter,
 } from "./ports.js";
 import { type ReadPoll, readPollUseCase } from "./read-poll.js";
 
@@ -28,7 +29,8 @@ export interface UseCases {
 export interface UseCaseDeps {
   polls: PollStore;
   participants: ParticipantAdder;
-  votes: VoteSubmitter;
+  votes: AnswerSubmitter;
+  questions: HostStore;
   exporter: PollExporter;
   results: ResultsReader;
   limits: Limits;
@@ -41,6 +43,7 @@ export function createUseCases({
   polls,
   participants,
   votes,
+  questions,
   exporter,
   results,
   limits,
@@ -51,8 +54,8 @@ export function createUseCases({
   return {
     createPoll: createPollUseCase({ polls, limits, observer }),
     join: joinPollUseCase({ polls, participants, lookups, limits, results, observer }),
-    vote: castVoteUseCase({ votes, lookups, limits, observer }),
-    host: hostActionsUseCase({ polls, exporter, lookups, results, observer }),
+    vote: castVoteUseCase({ votes, lookups, limits, results, observer }),
+    host: hostActionsUseCase({ polls, questions, exporter, lookups, results, observer }),
     read: readPollUseCase({ lookups, results, observer }),
   };
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { AppError } from "../domain/errors.js";
 import { type LiveResults, type PollView, toView } from "../domain/poll.js";
 import { joinInputSchema, validate } from "../domain/schemas.js";
 import { generateToken, hashToken } from "../domain/tokens.js";
@@ -65,6 +66,7 @@ export function joinPollUseCase({
           polls.voteOf(poll.id, participant.id),
           results.live(poll),
         ]);
+        if (!live) throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
         return {
           participantId: participant.id,
           participantToken: payload.participantToken,

@@ -51,27 +51,51 @@ export interface PollStore {
   voteOf(pollId: string, participantId: string): Promise<number | undefined>;
 }
 
-export interface VoteRequest {
+/** An answer as it is stored: option positions as a bit mask, distinct normalised words, or one open answer. */
+export type StoredAnswer =
+  | { kind: "choice"; mask: number }
+  | { kind: "words"; words: string[] }
+  | { kind: "text"; text: string; id: string; limit: number };
+
+export interface AnswerRequest {
   pollId: string;
   roomCode: string;
   /** The question answered: the poll's active one when the answer was checked. */
   questionIndex: number;
   participantId: string;
-  /** The chosen option positions as a bit mask (one bit for a single choice or a rating). */
-  mask: number;
-  /** Date.now() when the vote reached this instance; feeds the vote-to-broadcast latency. */
+  answer: StoredAnswer;
+  /** Date.now() when the answer reached this instance; feeds the answer-to-broadcast latency. */
   receivedAt: number;
 }
 
-export interface VoteSubmitter {
-  /** Resolves once the vote is durable (or rejects with the reason it was not stored). */
-  submit(vote: VoteRequest): Promise<VoteOutcome>;
+export interface AnswerSubmitter {
+  /** Resolves once the answer is durable (or rejects with the reason it was not stored). */
+  submit(answer: AnswerRequest): Promise<VoteOutcome>;
 }
 
 export interface ParticipantAdder {
   /** Resolves once the participant is durable, with the poll's results as of its commit (POLL_FULL when full). */
   add(participant: NewParticipant): Promise<ResultsSnapshot>;
 }
+
+/** What the presenter changes; each returns the snapshot of the question it changed, as of its transaction. */
+export interface HostStore {
+  /** false when the poll or the question does not exist. */
+  activateQuestion(pollId: string, index: number): Promise<ResultsSnapshot | false>;
+  setResultsHidden(pollId: string, index: number, hidden: boolean): Promise<ResultsSnapshot | false>;
+  /**
+   * approve shows a pending answer; remove takes a pending or shown one away for good. The answer's status after
+   * it, with a snapshot when that changed something.
+   */
+  moderateAnswer(
+    pollId: string,
+    index: number,
+    answerId: string,
+    action: "approve" | "remove",
+  ): Promise<{ status: AnswerStatus; snapshot?: ResultsSnapshot } | "missing">;
+}
+
+export type AnswerStatus = "shown" | "pending" | "removed";
 
 /** One answer in an export: a chosen option, a word-cloud entry or an open answer (with its moderation status). */
 export interface ExportRow {
@@ -89,16 +113,37 @@ export interface PollExporter {
   rows(pollId: string): AsyncIterable<ExportRow>;
 }
 
+/** Who reads results: the room (no results while hidden, shown answers only) or a host screen (everything). */
+export type Audience = "room" | "host";
+
+export interface ResultsQuery {
+  /** Default: the poll's active question. */
+  questionIndex?: number;
+  audience?: Audience;
+}
+
 /** The results module as the use cases see it. */
 export interface ResultsReader {
-  /** A snapshot as clients see it: with the poll's online count. */
-  withOnline(snapshot: ResultsSnapshot): Promise<LiveResults>;
-  /** Current results of a poll, online count included. */
-  live(poll: Pick<PollRecord, "id" | "roomCode">): Promise<LiveResults>;
+  /** A snapshot as one audience (the room by default) sees it: with the poll's online count. */
+  withOnline(snapshot: ResultsSnapshot, audience?: Audience): Promise<LiveResults>;
+  /** Current results of one question of a poll, read from the database; undefined once the poll is gone. */
+  live(poll: Pick<PollRecord, "id">, query?: ResultsQuery): Promise<LiveResults | undefined>;
   /** The same by room code, from a short cache fed by committed snapshots; undefined for no such poll. */
-  liveByCode(roomCode: string): Promise<LiveResults | undefined>;
+  liveByCode(roomCode: string, query?: ResultsQuery): Promise<LiveResults | undefined>;
+  /** The poll's active question as the newest snapshot seen on any instance says (a cached poll row may lag). */
+  activeQuestion(roomCode: string): Promise<number | undefined>;
+  /** A host action's snapshot (a question activated, hidden or revealed, an answer moderated). */
+  committed(snapshot: ResultsSnapshot): void;
   /** Host actions reach every instance's members of the room. */
-  statusChanged(e: { pollId: string; roomCode: string; status: RoomStatus }): void;
+  statusChanged(e: StatusChange): void;
+}
+
+/** A room's status, and its active question when that is what changed. */
+export interface StatusChange {
+  pollId: string;
+  roomCode: string;
+  status: RoomStatus;
+  activeQuestion?: number;
 }
 
 export type LimitRule = "pollCreate" | "join" | "joinPolls" | "roomMiss" | "vote";

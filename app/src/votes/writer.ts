@@ -3,9 +3,9 @@ import { isAppError } from "../domain/errors.js";
 import type { ResultsSnapshot, VoteOutcome } from "../domain/poll.js";
 import type { Logger } from "../logging/index.js";
 import type { ResultsStore } from "../storage/results-store.js";
-import type { VoteRequest, VoteSubmitter } from "../usecases/ports.js";
+import type { AnswerRequest, AnswerSubmitter } from "../usecases/ports.js";
 
-export interface VoteWriter extends VoteSubmitter {
+export interface VoteWriter extends AnswerSubmitter {
   /** Resolves when every vote submitted so far is committed or rejected. */
   flush(): Promise<void>;
 }
@@ -22,8 +22,8 @@ export interface VoteWriterOptions {
 }
 
 /**
- * Votes of one poll go to PostgreSQL in one statement per batch (group commit), so one counter update per
- * option, not per vote. The snapshot reaches the results module before any voter of the batch is acked, so a
+ * Answers to one question go to PostgreSQL in one statement per batch (group commit), so one counter update per
+ * option or word, not per answer; every question type is written this way. The snapshot reaches the results module before any voter of the batch is acked, so a
  * voter always finds its vote in the results cache.
  */
 export function createVoteWriter({
@@ -34,12 +34,12 @@ export function createVoteWriter({
   windowMs = 2,
   onBatch,
 }: VoteWriterOptions): VoteWriter {
-  const commit = createGroupCommit<VoteRequest, VoteOutcome>({
+  const commit = createGroupCommit<AnswerRequest, VoteOutcome>({
     maxBatch,
     windowMs,
     onBatch,
     write: async (_key, votes) => {
-      const { pollId, questionIndex } = votes[0] as VoteRequest;
+      const { pollId, questionIndex } = votes[0] as AnswerRequest;
       const { results, snapshot } = await store.castBatch(pollId, questionIndex, votes);
       if (snapshot) sink.committed(snapshot);
       return results.map((r) => (r.ok ? { ok: true, value: r.outcome } : { ok: false, error: r.error }));
@@ -48,7 +48,8 @@ export function createVoteWriter({
       if (!isAppError(err)) logger.error({ err, poll: key, votes: size }, "vote batch failed");
     },
   });
-  // One batch holds answers to one question (the cast takes one), so a batch never straddles an activation.
+  // One batch holds answers to one question (the cast takes one, of one type), so a batch never straddles an
+  // activation.
   return {
     submit: (vote) => commit.submit(`${vote.pollId}/${vote.questionIndex}`, vote),
     flush: commit.flush,

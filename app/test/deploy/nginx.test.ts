@@ -394,7 +394,7 @@ describe.skipIf(!servicesOk || !nginx)("nginx.conf in front of three instances (
         data: { optionIndex: 2 },
       });
       for (const o of [wsObserver, pollingObserver])
-        await waitFor(async () => o.updates.some((u) => u.roomCode === roomCode && u.counts[2] === 1), {
+        await waitFor(async () => o.updates.some((u) => u.roomCode === roomCode && u.counts?.[2] === 1), {
           what: "vote-update on another instance",
         });
       // And an HTTP vote through nginx, from a fourth network, on whichever instance that network maps to.

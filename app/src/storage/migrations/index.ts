@@ -7,6 +7,7 @@ import { m004PresenceRetention } from "./004_presence_retention.js";
 import { m005AddParticipants } from "./005_add_participants.js";
 import { m006Questions } from "./006_questions.js";
 import { m007WordsAndOpenAnswers } from "./007_words_and_open_answers.js";
+import { m008QuestionResults } from "./008_question_results.js";
 
 export interface Migration {
   version: number;
@@ -23,6 +24,7 @@ export const migrations: readonly Migration[] = [
   m005AddParticipants,
   m006Questions,
   m007WordsAndOpenAnswers,
+  m008QuestionResults,
 ];
 
 // Arbitrary but fixed: every instance and the migrate Job must contend for the same lock.

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
+import { originalShape } from "../../domain/poll.js";
 import { asObject } from "../../usecases/caller.js";
 import type { Caller, UseCases } from "../../usecases/index.js";
 import { clientAddress } from "../client-address.js";
@@ -38,8 +39,14 @@ export function pollRoutes({ useCases, trustProxyHops }: { useCases: UseCases; t
   r.get("/polls/:roomCode", async (c) => c.json(await useCases.read.poll(caller(c), room(c))));
 
   r.get("/polls/:roomCode/results", async (c) => {
-    const { roomCode, counts, total, participants, online } = await useCases.read.results(caller(c), room(c));
-    return c.json({ roomCode, counts, total, participants, online });
+    const question = c.req.query("question");
+    const hostToken = bearerToken(c.req.header("authorization"));
+    const live = await useCases.read.results(caller(c), {
+      ...room(c),
+      ...(question === undefined ? {} : { questionIndex: indexOf(question) }),
+      ...(hostToken === undefined ? {} : { hostToken }),
+    });
+    return c.json(question === undefined && hostToken === undefined ? originalShape(live) : live);
   });
 
   // Streamed: rows leave as they are read, so a large live poll exports in constant memory.
@@ -53,6 +60,31 @@ export function pollRoutes({ useCases, trustProxyHops }: { useCases: UseCases; t
       },
     });
   });
+
+  const onQuestion = (c: Context<AppEnv>) => ({ ...host(c), questionIndex: indexOf(c.req.param("index")) });
+
+  r.post("/polls/:roomCode/questions/:index/activate", async (c) =>
+    c.json(await useCases.host.activate(caller(c), onQuestion(c))),
+  );
+
+  r.post("/polls/:roomCode/questions/:index/results/hide", async (c) =>
+    c.json(await useCases.host.setResultsHidden(caller(c), onQuestion(c), true)),
+  );
+
+  r.post("/polls/:roomCode/questions/:index/results/reveal", async (c) =>
+    c.json(await useCases.host.setResultsHidden(caller(c), onQuestion(c), false)),
+  );
+
+  for (const action of ["approve", "remove"] as const)
+    r.post(`/polls/:roomCode/questions/:index/answers/:answerId/${action}`, async (c) =>
+      c.json(
+        await useCases.host.moderate(
+          caller(c),
+          { ...onQuestion(c), answerId: c.req.param("answerId") },
+          action,
+        ),
+      ),
+    );
 
   r.post("/polls/:roomCode/close", async (c) =>
     c.json(await useCases.host.setStatus(caller(c), host(c), "closed")),
@@ -77,13 +109,17 @@ export function pollRoutes({ useCases, trustProxyHops }: { useCases: UseCases; t
 
   r.post("/polls/:roomCode/votes", async (c) => {
     const participantToken = bearerToken(c.req.header("authorization"));
-    const { optionIndex } = await useCases.vote(caller(c), {
+    const { receipt } = await useCases.vote(caller(c), {
       ...(await body(c)),
       ...room(c),
       participantToken,
     });
-    return c.json({ optionIndex });
+    return c.json(receipt);
   });
 
   return r;
 }
+
+/** A question position from the path or the query: digits become a number, anything else fails validation by name. */
+const indexOf = (raw: string | undefined): unknown =>
+  raw !== undefined && /^\d{1,3}$/.test(raw) ? Number(raw) : raw;

@@ -1,6 +1,7 @@
 import type { ErrorBody } from "../../domain/errors.js";
 import type { LiveResults, RoomStatus } from "../../domain/poll.js";
 import type { HostInput, JoinInput, VoteInput } from "../../domain/schemas.js";
+import type { AnswerReceipt } from "../../usecases/cast-vote.js";
 import type { HostActions } from "../../usecases/host-actions.js";
 import type { Joined } from "../../usecases/join-poll.js";
 
@@ -18,16 +19,28 @@ export type AckFn<T> = (response: Ack<T>) => void;
 export type JoinPollData = Omit<Joined, "created">;
 export type HostJoinData = Awaited<ReturnType<HostActions["view"]>>;
 
+/** A host event on one question of the host screen's room (roomCode defaults to it); hostToken every time. */
+export type HostQuestionInput = { roomCode?: string; hostToken: string; questionIndex: number };
+export type HostAnswerInput = HostQuestionInput & { answerId: string };
+type Data<K extends keyof HostActions> = Awaited<ReturnType<HostActions[K]>>;
+
 export interface ClientToServerEvents {
   "join-poll": (payload: JoinInput, ack: AckFn<JoinPollData>) => void;
-  "submit-vote": (payload: Omit<VoteInput, "roomCode">, ack: AckFn<{ optionIndex: number }>) => void;
+  /** Any question type: optionIndex | optionIndexes | value | entries | text, questionIndex defaulting to the active one. */
+  "submit-vote": (payload: Omit<VoteInput, "roomCode">, ack: AckFn<AnswerReceipt>) => void;
   "leave-poll": (payload: Record<string, never> | undefined, ack?: AckFn<{ left: boolean }>) => void;
   "host-join": (payload: HostInput, ack: AckFn<HostJoinData>) => void;
+  "host-activate": (payload: HostQuestionInput, ack: AckFn<Data<"activate">>) => void;
+  "host-hide-results": (payload: HostQuestionInput, ack: AckFn<Data<"setResultsHidden">>) => void;
+  "host-reveal-results": (payload: HostQuestionInput, ack: AckFn<Data<"setResultsHidden">>) => void;
+  "host-approve-answer": (payload: HostAnswerInput, ack: AckFn<Data<"moderate">>) => void;
+  "host-remove-answer": (payload: HostAnswerInput, ack: AckFn<Data<"moderate">>) => void;
 }
 
 export interface ServerToClientEvents {
   "vote-update": (update: LiveResults) => void;
-  "poll-state": (state: { roomCode: string; status: RoomStatus }) => void;
+  /** The room's status changed, or the presenter moved to another question (activeQuestion). */
+  "poll-state": (state: { roomCode: string; status: RoomStatus; activeQuestion?: number }) => void;
 }
 
 /** Instances talk through the results relay, not through Socket.IO. */

@@ -10,7 +10,7 @@ import type { ZSocket } from "./io.js";
 const leaveSchema = z.union([z.object({}).strict(), z.undefined()]);
 
 /**
- * The four client events, each translated to a use case. What only a connection has (its room membership,
+ * The client events, each translated to a use case. What only a connection has (its room membership,
  * its session after join-poll, its presence) is kept here; everything else is the use cases'.
  */
 export function registerHandlers({
@@ -70,9 +70,10 @@ export function registerHandlers({
   });
 
   on(socket, "submit-vote", async (payload) => {
-    const { optionIndex } = await useCases.vote(caller(), asObject(payload));
-    socket.data.voteIndex = optionIndex;
-    return { optionIndex };
+    const { receipt } = await useCases.vote(caller(), asObject(payload));
+    if ("optionIndex" in receipt && !("questionIndex" in receipt))
+      socket.data.voteIndex = receipt.optionIndex;
+    return receipt;
   });
 
   on(
@@ -92,6 +93,23 @@ export function registerHandlers({
     socket.data = { ip: socket.data.ip, pollId: view.poll.id, roomCode: view.poll.roomCode, role: "host" };
     return view;
   });
+
+  /** Host events name the room of this host screen unless they say otherwise; the token is checked every time. */
+  const hostInput = (payload: unknown) => ({ roomCode: socket.data.roomCode, ...asObject(payload) });
+
+  on(socket, "host-activate", async (payload) => useCases.host.activate(caller(), hostInput(payload)));
+  on(socket, "host-hide-results", async (payload) =>
+    useCases.host.setResultsHidden(caller(), hostInput(payload), true),
+  );
+  on(socket, "host-reveal-results", async (payload) =>
+    useCases.host.setResultsHidden(caller(), hostInput(payload), false),
+  );
+  on(socket, "host-approve-answer", async (payload) =>
+    useCases.host.moderate(caller(), hostInput(payload), "approve"),
+  );
+  on(socket, "host-remove-answer", async (payload) =>
+    useCases.host.moderate(caller(), hostInput(payload), "remove"),
+  );
 
   socket.on("disconnect", () => {
     const { pollId, participantId, role } = socket.data;

@@ -1,0 +1,70 @@
+import type { Migration } from "./index.js";
+
+/**
+ * One definition of "the results of a question" for every snapshot the service sends: a batch's reply, a join's,
+ * a host action's and a fresh read all come from zephyr_question_results, so they agree on (seq, results) and on
+ * whether the results are hidden. It is STABLE, so all its reads see one database snapshot; called under the poll
+ * row lock (after a cast or a join) it also sees exactly that transaction's writes.
+ *
+ * Choice and rating questions report their option counters, word clouds the top 100 words by count (ties by
+ * text) through the top index, open questions the newest 50 shown answers and, when answers wait for approval,
+ * the oldest 50 pending ones (a moderation queue is worked through in arrival order).
+ *
+ * zephyr_with_results appends those results to a cast's or a join's reply when it changed something (has a
+ * seq), so the writers still need one round trip per batch.
+ */
+export const m008QuestionResults: Migration = {
+  version: 8,
+  name: "question_results",
+  sql: `
+CREATE FUNCTION zephyr_question_results(p_poll uuid, p_position smallint) RETURNS jsonb
+LANGUAGE sql STABLE AS $fn$
+  SELECT jsonb_build_object(
+    'question', q.position,
+    'active', p.active_question,
+    'questions', (SELECT count(*) FROM questions c WHERE c.poll_id = p.id),
+    'type', q.type,
+    'hidden', q.results_hidden,
+    'seq', p.results_version,
+    'participants', p.participant_count,
+    'answered', q.answer_count,
+    'shown', q.shown_count,
+    'min', (q.settings ->> 'min')::integer,
+    'counts', CASE WHEN q.type IN ('single', 'multiple', 'rating') THEN
+      (SELECT coalesce(jsonb_agg(o.vote_count ORDER BY o.position), '[]'::jsonb) FROM poll_options o
+       WHERE o.poll_id = p.id AND o.question_position = q.position) END,
+    'words', CASE WHEN q.type = 'wordcloud' THEN
+      (SELECT coalesce(jsonb_agg(jsonb_build_object('text', t.word, 'count', t.count) ORDER BY t.count DESC, t.word),
+                       '[]'::jsonb)
+       FROM (SELECT word, count FROM word_counts WHERE poll_id = p.id AND question_position = q.position
+             ORDER BY count DESC, word LIMIT 100) t) END,
+    'answers', CASE WHEN q.type = 'open' THEN
+      (SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'text', t.text, 'nickname', t.nickname,
+                                                    'createdAt', t.created_at) ORDER BY t.no DESC), '[]'::jsonb)
+       FROM (SELECT a.id, a.text, a.created_at, a.no, n.nickname FROM open_answers a
+             JOIN participants n ON n.id = a.participant_id
+             WHERE a.poll_id = p.id AND a.question_position = q.position AND a.status = 'shown'
+             ORDER BY a.no DESC LIMIT 50) t) END,
+    'pending', CASE WHEN q.type = 'open' AND q.settings ->> 'moderation' = 'approve' THEN
+      (SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'text', t.text, 'nickname', t.nickname,
+                                                    'createdAt', t.created_at) ORDER BY t.no), '[]'::jsonb)
+       FROM (SELECT a.id, a.text, a.created_at, a.no, n.nickname FROM open_answers a
+             JOIN participants n ON n.id = a.participant_id
+             WHERE a.poll_id = p.id AND a.question_position = q.position AND a.status = 'pending'
+             ORDER BY a.no LIMIT 50) t) END
+  )
+  FROM polls p JOIN questions q ON q.poll_id = p.id AND q.position = coalesce(p_position, p.active_question)
+  WHERE p.id = p_poll
+$fn$;
+
+CREATE FUNCTION zephyr_with_results(p_reply jsonb, p_poll uuid, p_position smallint) RETURNS jsonb
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF p_reply ? 'seq' THEN
+    RETURN p_reply || jsonb_build_object('results', zephyr_question_results(p_poll, p_position));
+  END IF;
+  RETURN p_reply;
+END
+$fn$;
+`,
+};
