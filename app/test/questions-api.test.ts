@@ -7,21 +7,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { requireServices } from "../../test/services.js";
 import { call, connect, type LiveClient } from "../../test/sockets.js";
 import { api, type RunningZephyr, startZephyr, waitFor } from "../../test/zephyr.js";
+import { FIVE_QUESTIONS } from "./presentation-kit.js";
 
 const hasServices = requireServices("postgres", "redis");
 const pgUrl = inject("postgresUrl");
 const redisUrl = inject("redisUrl");
-
-export const FIVE_QUESTIONS = {
-  title: "Team retro",
-  questions: [
-    { type: "single", text: "Ship it?", options: ["yes", "no"] },
-    { type: "multiple", text: "Which went well?", options: ["tests", "docs", "demo"], maxChoices: 2 },
-    { type: "rating", text: "How was the sprint?", min: 1, max: 5, labels: { min: "bad", max: "great" } },
-    { type: "wordcloud", text: "One word for the team", maxEntries: 2 },
-    { type: "open", text: "Questions?", moderation: "approve" },
-  ],
-};
 
 describe.runIf(hasServices && pgUrl)("presentations: questions, answers, host steps (one instance)", () => {
   let z: RunningZephyr;

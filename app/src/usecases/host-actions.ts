@@ -104,14 +104,15 @@ export function hostActionsUseCase({
         const snapshot = await questions.activateQuestion(poll.id, parsed.questionIndex);
         lookups.forget(poll.roomCode);
         if (!snapshot) throw pollGone();
-        // The state first: screens switch question, then the new question's results follow.
+        // The snapshot first: every instance learns the new active question before its screens are told, so
+        // an answer sent on hearing of it already defaults to it.
+        results.committed(snapshot);
         results.statusChanged({
           pollId: poll.id,
           roomCode: poll.roomCode,
           status: poll.status,
           activeQuestion: parsed.questionIndex,
         });
-        results.committed(snapshot);
         return {
           poll: toView({ ...poll, activeQuestion: parsed.questionIndex }),
           results: await results.withOnline(snapshot, "host"),

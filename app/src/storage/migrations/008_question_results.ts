@@ -7,7 +7,7 @@ import type { Migration } from "./index.js";
  * row lock (after a cast or a join) it also sees exactly that transaction's writes.
  *
  * Choice and rating questions report their option counters, word clouds the top 100 words by count (ties by
- * text) through the top index, open questions the newest 50 shown answers and, when answers wait for approval,
+ * code point) through the top index, open questions the newest 50 shown answers and, when answers wait for approval,
  * the oldest 50 pending ones (a moderation queue is worked through in arrival order).
  *
  * zephyr_with_results appends those results to a cast's or a join's reply when it changed something (has a
@@ -17,6 +17,9 @@ export const m008QuestionResults: Migration = {
   version: 8,
   name: "question_results",
   sql: `
+-- Words tied on count are ordered by code point, the same in every database and locale; the top index follows.
+ALTER TABLE word_counts ALTER COLUMN word TYPE text COLLATE "C";
+
 CREATE FUNCTION zephyr_question_results(p_poll uuid, p_position smallint) RETURNS jsonb
 LANGUAGE sql STABLE AS $fn$
   SELECT jsonb_build_object(
