@@ -113,8 +113,12 @@ describe.runIf(ready && pgUrl)(
       const rows = parse((await csv.text()).replace(/^\uFEFF/, ""), { columns: true }) as Array<
         Record<string, string>
       >;
-      expect(rows.map((r) => `${r.nickname}:${r.answer}`).sort()).toEqual(["ann:salad", "bob:soup", "cy:soup"]);
-    expect(rows).toHaveLength(3);
+      expect(rows.map((r) => `${r.nickname}:${r.answer}`).sort()).toEqual([
+        "ann:salad",
+        "bob:soup",
+        "cy:soup",
+      ]);
+      expect(rows).toHaveLength(3);
       expect(
         (await api(z.url, `/api/polls/${roomCode}/close`, { method: "POST", token: hostToken })).body,
       ).toMatchObject({

@@ -172,6 +172,15 @@ export function overview() {
     )
     .withPanel(
       timeseries(
+        "Answers per second by question type",
+        "Accepted answers by question type (single, multiple, rating, wordcloud, open): which part of a presentation the load comes from. A word-cloud answer writes one row per entry, an open answer one text.",
+        "ops",
+        [query(`sum by (type) (rate(zephyr_votes_accepted_total{${ZEPHYR_INSTANCES}}[${R}]))`, "{{type}}")],
+        { min: 0, stack: true },
+      ),
+    )
+    .withPanel(
+      timeseries(
         "Vote-to-broadcast latency",
         "Time from an accepted vote to its vote-update broadcast. Dashed line: 250 ms, where ZephyrVoteBroadcastSlow fires on p95.",
         "s",

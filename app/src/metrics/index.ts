@@ -38,14 +38,14 @@ export function createMetrics({ version, poolStats }: { version: string; poolSta
   });
   const votesAccepted = new Counter({
     name: "zephyr_votes_accepted_total",
-    help: "Votes acknowledged as durable, by transport",
-    labelNames: ["transport"] as const,
+    help: "Answers (votes) acknowledged as durable, by transport and question type",
+    labelNames: ["transport", "type"] as const,
     registers: [registry],
   });
   const votesRejected = new Counter({
     name: "zephyr_votes_rejected_total",
-    help: "Votes refused, by transport and error code",
-    labelNames: ["transport", "code"] as const,
+    help: "Answers (votes) refused, by transport, error code and question type (unknown when refused before the question was known)",
+    labelNames: ["transport", "code", "type"] as const,
     registers: [registry],
   });
   const actions = new Counter({
@@ -144,12 +144,13 @@ export type Metrics = ReturnType<typeof createMetrics>;
 /** What the use cases report, as metrics. */
 export function useCaseObserver(metrics: Metrics): ActionObserver {
   return {
-    done(action, transport, outcome) {
+    done(action, transport, outcome, detail) {
       metrics.actions.inc({ action, transport, outcome });
       // The vote counters predate zephyr_actions_total; alerts and dashboards read them.
       if (action !== "vote") return;
-      if (outcome === "ok") metrics.votesAccepted.inc({ transport });
-      else metrics.votesRejected.inc({ transport, code: outcome });
+      const type = detail?.questionType ?? "unknown";
+      if (outcome === "ok") metrics.votesAccepted.inc({ transport, type });
+      else metrics.votesRejected.inc({ transport, code: outcome, type });
     },
   };
 }

@@ -1,4 +1,5 @@
 import { AppError, type ErrorCode, toClientError } from "../domain/errors.js";
+import type { QuestionType } from "../domain/questions.js";
 
 export type Transport = "http" | "socket";
 
@@ -16,9 +17,14 @@ export interface Caller {
 
 export type Action = "create-poll" | "join" | "vote" | "host" | "read";
 
+/** What a call learned on its way that its outcome is reported with (an answer: its question's type). */
+export interface ActionDetail {
+  questionType?: QuestionType;
+}
+
 /** What a use case reports about each call; metrics implement it. */
 export interface ActionObserver {
-  done(action: Action, transport: Transport, code: ErrorCode | "ok"): void;
+  done(action: Action, transport: Transport, code: ErrorCode | "ok", detail?: ActionDetail): void;
 }
 
 /** Runs one use case call and reports its outcome with the transport it came from. */
@@ -26,14 +32,15 @@ export async function observe<T>(
   observer: ActionObserver,
   action: Action,
   caller: Caller,
-  run: () => Promise<T>,
+  run: (detail: ActionDetail) => Promise<T>,
 ): Promise<T> {
+  const detail: ActionDetail = {};
   try {
-    const result = await run();
-    observer.done(action, caller.transport, "ok");
+    const result = await run(detail);
+    observer.done(action, caller.transport, "ok", detail);
     return result;
   } catch (err) {
-    observer.done(action, caller.transport, toClientError(err).code);
+    observer.done(action, caller.transport, toClientError(err).code, detail);
     throw err;
   }
 }

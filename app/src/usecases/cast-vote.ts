@@ -104,10 +104,11 @@ export function castVoteUseCase({
   }
 
   return (caller, input) =>
-    observe(observer, "vote", caller, async () => {
+    observe(observer, "vote", caller, async (detail) => {
       const { roomCode, participantToken, questionIndex, ...fields } = validate(voteInputSchema, input);
       const { poll, participantId } = await target(caller, roomCode, participantToken);
       const { index, question } = await questionOf(poll, questionIndex);
+      detail.questionType = question.type;
       // A malformed answer is refused before the limiter; a well-formed one (an option out of range too) counts.
       const parsed = wellFormed(() => parseAnswer(question, fields));
       const limit = await limits.consume("vote", participantId);
