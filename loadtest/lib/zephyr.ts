@@ -27,14 +27,46 @@ export function createPoll(
   return res.json() as unknown as CreatedPoll;
 }
 
-export interface Results {
-  roomCode: string;
-  counts: number[];
-  total: number;
+/** A poll of several questions (`{title?, questions}`); the question shapes are in docs/http-api.md. */
+export function createPresentation(
+  body: { title?: string; questions: Array<Record<string, unknown>> },
+  base = BASE_URL,
+): CreatedPoll | undefined {
+  const res = http.post(`${base}/api/polls`, JSON.stringify(body), {
+    headers: JSON_HEADERS,
+    tags: { name: "POST /api/polls" },
+  });
+  if (!check(res, { "presentation created (201)": (r) => r.status === 201 })) return undefined;
+  return res.json() as unknown as CreatedPoll;
 }
 
-export function getResults(roomCode: string, base = BASE_URL): Results | undefined {
-  const res = http.get(`${base}/api/polls/${roomCode}/results`, {
+/** Moves the room to question `index` (host token). */
+export function activateQuestion(poll: CreatedPoll, index: number, base = BASE_URL): boolean {
+  const res = http.post(`${base}/api/polls/${poll.roomCode}/questions/${index}/activate`, null, {
+    headers: { Authorization: `Bearer ${poll.hostToken}` },
+    tags: { name: "POST /api/polls/:code/questions/:index/activate" },
+  });
+  return check(res, { "question activated (200)": (r) => r.status === 200 });
+}
+
+export interface Results {
+  roomCode: string;
+  /** single, multiple */
+  counts: number[];
+  total: number;
+  questionIndex?: number;
+  type?: string;
+  /** rating */
+  distribution?: number[];
+  average?: number | null;
+  /** wordcloud */
+  words?: Array<{ text: string; count: number }>;
+}
+
+/** Results of the active question, or of `question` when given. */
+export function getResults(roomCode: string, base = BASE_URL, question?: number): Results | undefined {
+  const query = question === undefined ? "" : `?question=${question}`;
+  const res = http.get(`${base}/api/polls/${roomCode}/results${query}`, {
     tags: { name: "GET /api/polls/:code/results" },
   });
   if (!check(res, { "results read (200)": (r) => r.status === 200 })) return undefined;

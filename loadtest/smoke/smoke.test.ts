@@ -70,7 +70,15 @@ describe.runIf(ready && pgUrl && redisUrl)(
     });
 
     it("covers every script in loadtest/scenarios", () => {
-      expect(SCENARIOS).toEqual(["connection-ramp", "cross-instance", "http-api", "soak", "voting-burst"]);
+      expect(SCENARIOS).toEqual([
+        "connection-ramp",
+        "cross-instance",
+        "http-api",
+        "presentation",
+        "soak",
+        "voting-burst",
+        "wordcloud-burst",
+      ]);
     });
 
     it.each(SCENARIOS)("%s passes every check", async (name) => {
@@ -86,6 +94,20 @@ describe.runIf(ready && pgUrl && redisUrl)(
       expect(r.checks.map((c) => c.name)).toEqual(
         expect.arrayContaining(["pushed final counts are exact", "stored counts are exact"]),
       );
+    });
+
+    it("word-cloud burst checks normalised entries and the exact cloud, pushed and stored", async () => {
+      const r = await runSmoke("wordcloud-burst", { env });
+      expectClean(r);
+      expect(r.metrics.zephyr_wordcloud_entries_acked?.values.count).toBe(2);
+      expect(r.metrics.zephyr_final_words_exact).toMatchObject({ count: 2, values: { rate: 1 } });
+    });
+
+    it("presentation steps through all five questions, each answered and counted", async () => {
+      const r = await runSmoke("presentation", { env });
+      expectClean(r);
+      expect(r.metrics.zephyr_answers_acked?.values.count).toBe(5);
+      expect(r.metrics.zephyr_question_totals_exact).toMatchObject({ count: 5, values: { rate: 1 } });
     });
 
     it("cross-instance observes every vote on the two other instances and its own", async () => {
