@@ -17,19 +17,19 @@ const ready = requireServices("postgres", "redis");
 
 describe.runIf(ready)("benchmark harness (--quick)", () => {
   it("measures every section next to its baseline and writes REPORT.md + report.json", {
-    timeout: 240_000,
+    timeout: 270_000,
   }, async () => {
     const out = mkdtempSync(join(tmpdir(), "zephyr-bench-"));
     try {
       await run(process.execPath, ["--import", "tsx", "loadtest/bench/bench.ts", "--quick", "--out", out], {
         cwd: REPO,
-        timeout: 230_000,
+        timeout: 260_000,
         maxBuffer: 16 * 1024 * 1024,
       });
       const r = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
       expect(r.meta.mode).toMatch(/^quick/);
       expect(r.meta.machine.nproc).toBeGreaterThan(0);
-      for (const s of ["http", "votes", "fanout", "connections", "joinStorm"])
+      for (const s of ["http", "votes", "answers", "fanout", "connections", "joinStorm"])
         expect(r[s]?.error, s).toBeUndefined();
       expect(r.http.zephyr.reqPerSec).toBeGreaterThan(0);
       expect(r.http.bareHono.reqPerSec).toBeGreaterThan(0);
@@ -37,6 +37,10 @@ describe.runIf(ready)("benchmark harness (--quick)", () => {
       expect(r.votes.group.acks).toBeGreaterThan(0);
       expect(r.votes.naive.acks).toBeGreaterThan(0);
       expect(r.votes.group.storedMatchesParticipants).toBe(true);
+      expect(r.answers.single.answers).toBe(r.answers.clients);
+      expect(r.answers.wordcloud.answers).toBe(r.answers.clients);
+      expect(r.answers.wordcloud.storedMatchesAcks).toBe(true);
+      expect(r.answers.wordcloud.entriesPerSec).toBe(3 * r.answers.wordcloud.answersPerSec);
       expect(r.fanout.fanout.crossInstance.count).toBeGreaterThan(0);
       expect(r.fanout.fanout.sameInstance.count).toBeGreaterThan(0);
       expect(r.fanout.fanout.storedTotal).toBe(r.fanout.fanout.votesAcked);
@@ -54,6 +58,7 @@ describe.runIf(ready)("benchmark harness (--quick)", () => {
       for (const h of [
         "## HTTP",
         "## Votes",
+        "## Answers",
         "## Fan-out",
         "### Single vote",
         "## Connections",

@@ -7,6 +7,7 @@ import { loadAverage, runMeta } from "./meta.js";
 import { ONLY, OUT, REPO, S } from "./options.js";
 import { cleanup, stopEverythingOnExit } from "./processes.js";
 import { renderReport } from "./report.js";
+import { benchAnswers } from "./scenarios/answers.js";
 import { benchConnections } from "./scenarios/connections.js";
 import { benchFanout } from "./scenarios/fanout.js";
 import { benchHttp } from "./scenarios/http.js";
@@ -23,6 +24,7 @@ import { postgresVersion, startServices } from "./services.js";
 const sections: Array<[string, () => Promise<unknown>]> = [
   ["http", benchHttp],
   ["votes", benchVotes],
+  ["answers", benchAnswers],
   ["fanout", benchFanout],
   ["connections", benchConnections],
   ["joinStorm", benchJoinStorm],

@@ -43,7 +43,9 @@ export const S = QUICK
       stormWorkers: 2,
       stormConcurrency: 100,
       stormRounds: 1,
-      deadlineMs: 150_000,
+      answerClients: 100,
+      answerRounds: 1,
+      deadlineMs: 180_000,
     }
   : {
       httpSeconds: 10,
@@ -65,6 +67,8 @@ export const S = QUICK
       stormWorkers: 2,
       stormConcurrency: 100,
       stormRounds: 3,
-      deadlineMs: 40 * 60_000,
+      answerClients: 4000,
+      answerRounds: 3,
+      deadlineMs: 45 * 60_000,
     };
 export type Sizes = typeof S;

@@ -135,6 +135,39 @@ export function renderReport(r: Any): string {
     });
   }
 
+  const a = r.answers;
+  out.push("## Answers: word-cloud entries/s against single-choice votes/s", "");
+  if (a?.error) out.push("```", a.error, "```", "");
+  else if (a) {
+    const row = (name: string, x: Any) =>
+      `| ${name} | ${x.answers} | ${x.errors} | ${x.seconds} | ${x.answersPerSec} | ${x.entriesPerSec} | ${lat(x.ack)} | ${x.storedMatchesAcks ? "yes" : `NO (${x.stored})`} | ${cpuText(x.cpu)} |`;
+    out.push(
+      `${a.clients} WebSocket participants join one poll on one instance (default batching, as in the votes section), then all answer at once: a single choice, or a word cloud with ${a.entriesPerAnswer} different words each from a 300-word vocabulary. A word cloud is answered once per participant, so there is no closed loop of changed answers to run; rounds alternate the two types on fresh polls. Rates run from the first answer sent to the last acknowledged; every acknowledged answer is committed.`,
+      "",
+      "| Question | answers | errors | seconds | answers/s | entries/s | ack latency | stored = acknowledged | cpu |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+      row("single choice", a.single),
+      row("word cloud", a.wordcloud),
+      "",
+      `Word-cloud entries/s ÷ single-choice votes/s: **${a.ratio}×**, the median of ${(a.rounds ?? []).length || 1} alternating rounds (${(a.rounds ?? []).map((x: Any) => `${x.ratio}× = ${x.wordcloudEntriesPerSec}/${x.singleVotesPerSec}`).join(", ")}); the table is that round.`,
+      "",
+      `Profile (self time, whole section): ${profText(a.profile)}`,
+      "",
+    );
+    t.push({
+      section: "Answers",
+      what: `word-cloud entries/s ÷ single-choice votes/s, ${a.clients} participants`,
+      target: "≥ 0.5×",
+      measured: `${a.ratio}× (${a.wordcloud.entriesPerSec} vs ${a.single.answersPerSec}/s)`,
+      met:
+        a.ratio >= 0.5 &&
+        a.wordcloud.storedMatchesAcks &&
+        a.single.storedMatchesAcks &&
+        a.wordcloud.errors === 0,
+      explain: `word-cloud answers/s ${a.wordcloud.answersPerSec}, ack ${lat(a.wordcloud.ack)} (single ${lat(a.single.ack)}); profile ${profText(a.profile)}`,
+    });
+  }
+
   const f = r.fanout;
   out.push("## Fan-out: one room over three instances", "");
   if (f?.error) out.push("```", f.error, "```", "");

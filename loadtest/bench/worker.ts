@@ -171,6 +171,41 @@ async function votePaced(m: Msg) {
   return { rtt, errors, sent, elapsedMs: now() - startAt };
 }
 
+/**
+ * Every client answers once, all at the same time: a single choice, or three different words of a 300-word
+ * vocabulary (so entries repeat across participants, as in a real cloud).
+ */
+async function answerOnce(m: Msg) {
+  const rtt: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const startedAt = now();
+  let lastAckAt = startedAt;
+  await Promise.all(
+    clients.map(async (cl, i) => {
+      const n = i + (m.offset ?? 0);
+      const payload =
+        m.kind === "wordcloud"
+          ? { entries: [0, 1, 2].map((k) => `word${(n * 7 + k * 101) % 300}`) }
+          : { optionIndex: n % 4 };
+      try {
+        const r = await cl.c.call<{ ok: boolean }>("submit-vote", payload, 30_000);
+        if (r.ack.ok) {
+          rtt.push(r.rttMs);
+          lastAckAt = Math.max(lastAckAt, now());
+        } else {
+          errors++;
+          firstError ??= JSON.stringify(r.ack);
+        }
+      } catch (e) {
+        errors++;
+        firstError ??= String((e as Error).message ?? e);
+      }
+    }),
+  );
+  return { rtt, errors, startedAt, lastAckAt, firstError };
+}
+
 /** HTTP voters: fresh participants created first, then votes at a fixed open-loop rate. */
 async function httpVoters(m: Msg) {
   const agent = new Agent({ keepAlive: true, maxSockets: 128 });
@@ -308,6 +343,7 @@ const handlers: Record<string, (m: Msg) => unknown> = {
   },
   "vote-loop": voteLoop,
   "vote-paced": votePaced,
+  "answer-once": answerOnce,
   "http-voters": httpVoters,
   "fanout-stats": fanoutStats,
   "single-votes": singleVotes,
