@@ -80,7 +80,9 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
       ? createRedisRelay({
           pub: redis.state,
           sub: redis.relaySub,
-          channel: `${prefix}:results`,
+          // Versioned with the snapshot's shape: during a rolling update old and new instances do not read each
+          // other's snapshots; each still heals its rooms from the database (resync) until the old ones are gone.
+          channel: `${prefix}:results:v2`,
           onError: redisError("relay"),
         })
       : createLocalRelay(),
