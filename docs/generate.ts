@@ -17,7 +17,8 @@ import { REPO_ROOT, repoPath } from "./markdown.js";
 /** When a client gets each code. The code and its status come from ERROR_STATUS; only the meaning lives here. */
 export const ERROR_DESCRIPTIONS = {
   VALIDATION_FAILED: "malformed JSON, wrong types, unknown fields, limits (the message names the field)",
-  INVALID_OPTION: "`optionIndex` or an `optionIndexes` entry outside `0..options-1`, a rating `value` outside `min..max`",
+  INVALID_OPTION:
+    "`optionIndex` or an `optionIndexes` entry outside `0..options-1`, a rating `value` outside `min..max`",
   UNAUTHORIZED: "token missing, not a Bearer token, or an unknown participant token",
   FORBIDDEN: "wrong host token, or a participant token of another poll",
   NOT_FOUND: "no such route, or no such open answer to approve or remove",

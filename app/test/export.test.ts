@@ -1,8 +1,8 @@
 /**
  * GET /api/polls/:roomCode/export.csv over real HTTP on PGlite and PostgreSQL 15: host only, RFC 4180 with a BOM,
  * one row per answer with nickname and time, tallies equal to the results while votes keep arriving, hostile
- * text kept as text (quotes, commas, line breaks, RTL, emoji, would-be formulas), and pages that stream a poll
- * larger than one page.
+ * text kept as text (quotes, commas, line breaks, RTL, emoji, would-be formulas), every question type of a
+ * presentation exported while it is answered, and pages that stream a poll larger than one page.
  */
 import { randomUUID } from "node:crypto";
 import { parse } from "csv-parse/sync";
@@ -14,6 +14,7 @@ import { exportRows } from "../src/storage/export-store.js";
 import { migrate } from "../src/storage/migrations/index.js";
 import { createPgliteDatabase } from "../src/storage/pglite.js";
 import { createPollStore } from "../src/storage/poll-store.js";
+import { type Answers, answersFor, FIVE_QUESTIONS } from "./presentation-kit.js";
 import { insertParticipants } from "./storage-kit.js";
 
 const pgUrl = inject("postgresUrl");
@@ -100,6 +101,66 @@ describe.each(backends)("CSV export on %s", (_name, env) => {
     );
     expect(tally).toEqual(results.counts);
     expect(tally.reduce((a: number, b: number) => a + b, 0)).toBe(results.total);
+  });
+
+  it("exports a five-question presentation while it is answered, each question's tallies equal to its results", async () => {
+    const poll = (await api(z.url, "/api/polls", { body: FIVE_QUESTIONS })).body;
+    const tokens: string[] = [];
+    for (let i = 0; i < 12; i++)
+      tokens.push(
+        (await api(z.url, `/api/polls/${poll.roomCode}/participants`, { body: { nickname: `n${i}` } })).body
+          .participantToken,
+      );
+    const midRun: string[][][] = [];
+    const answerIds: string[] = [];
+    for (let q = 0; q < FIVE_QUESTIONS.questions.length; q++) {
+      if (q > 0)
+        await api(z.url, `/api/polls/${poll.roomCode}/questions/${q}/activate`, {
+          method: "POST",
+          token: poll.hostToken,
+        });
+      const answers = answersFor(q, tokens.length, 3);
+      // Everyone answers while an export is being read.
+      const [, during] = await Promise.all([
+        Promise.all(
+          tokens.map(async (token, i) => {
+            for (const a of answers[i] as Answers) {
+              const r = await api(z.url, `/api/polls/${poll.roomCode}/votes`, { body: a, token });
+              expect(r.status, JSON.stringify(r.body)).toBe(200);
+              if (r.body.answerId) answerIds.push(r.body.answerId);
+            }
+          }),
+        ),
+        exportCsv(poll.roomCode, poll.hostToken),
+      ]);
+      midRun.push(parse(during.text, { bom: true }));
+    }
+    for (const id of answerIds.slice(0, 5))
+      await api(z.url, `/api/polls/${poll.roomCode}/questions/4/answers/${id}/approve`, {
+        method: "POST",
+        token: poll.hostToken,
+      });
+    for (const rows of midRun) expect(rows[0]).toEqual(HEADER);
+
+    const rows: string[][] = parse((await exportCsv(poll.roomCode, poll.hostToken)).text, {
+      bom: true,
+    }).slice(1);
+    const of = (q: number) => rows.filter((r) => r[0] === String(q));
+    const tally = (q: number, keys: string[]) => keys.map((k) => of(q).filter((r) => r[4] === k).length);
+    const results = async (q: number) =>
+      (await api(z.url, `/api/polls/${poll.roomCode}/results?question=${q}`)).body;
+    expect(tally(0, ["yes", "no"])).toEqual((await results(0)).counts);
+    expect(tally(1, ["tests", "docs", "demo"])).toEqual((await results(1)).counts);
+    expect(tally(2, ["1", "2", "3", "4", "5"])).toEqual((await results(2)).distribution);
+    const words = (await results(3)).words as Array<{ text: string; count: number }>;
+    expect(words.length).toBeGreaterThan(3);
+    for (const w of words) expect(of(3).filter((r) => r[4] === w.text).length, w.text).toBe(w.count);
+    expect(of(3).length).toBe(words.reduce((a, w) => a + w.count, 0));
+    expect(of(4).length).toBe(answerIds.length);
+    expect(of(4).filter((r) => r[5] === "shown").length).toBe((await results(4)).total);
+    expect(of(4).filter((r) => r[5] === "pending").length).toBe(answerIds.length - 5);
+    for (const [q, type] of ["single", "multiple", "rating", "wordcloud", "open"].entries())
+      for (const r of of(q)) expect(r[1]).toBe(type);
   });
 });
 

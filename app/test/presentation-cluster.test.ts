@@ -68,6 +68,14 @@ describe.runIf(ready && pgUrl && redisUrl)("presentations across three instances
     const sent: Answers[][] = [];
     let approved: string[] = [];
     for (let q = 0; q < FIVE_QUESTIONS.questions.length; q++) {
+      if (q === 2) {
+        // The rating's results stay hidden while the room answers (hidden from another instance over HTTP).
+        const hidden = await api(B, `/api/polls/${poll.roomCode}/questions/2/results/hide`, {
+          method: "POST",
+          token: poll.hostToken,
+        });
+        expect(hidden.body).toMatchObject({ questionIndex: 2, hidden: true });
+      }
       if (q > 0) {
         const moved = await call(hostSocket, "host-activate", {
           hostToken: poll.hostToken,
@@ -91,6 +99,34 @@ describe.runIf(ready && pgUrl && redisUrl)("presentations across three instances
       );
       const refused = acks.flat().filter((a) => !a.ok);
       expect(refused, JSON.stringify(refused.slice(0, 3))).toEqual([]);
+      if (q === 2) {
+        await waitFor(async () => hostSocket.updates.at(-1)?.total === people.length, {
+          what: "the host sees every hidden rating",
+        });
+        for (const p of people)
+          for (const u of p.updates.filter((x) => x.questionIndex === 2))
+            expect(
+              u.distribution ?? u.counts ?? u.average ?? u.total,
+              "no result of a hidden question",
+            ).toBeUndefined();
+        const room = (await api(A, `/api/polls/${poll.roomCode}/results`)).body;
+        expect(room).toMatchObject({ questionIndex: 2, hidden: true });
+        expect(resultFields(room)).toEqual({});
+        const revealedAt = Date.now();
+        expect(
+          await call(hostSocket, "host-reveal-results", { hostToken: poll.hostToken, questionIndex: 2 }),
+        ).toMatchObject({
+          ok: true,
+        });
+        await waitFor(
+          async () =>
+            people.every((p) => p.updates.some((u) => u.questionIndex === 2 && u.total === people.length)),
+          { what: "every participant gets the revealed results", timeoutMs: 5_000, intervalMs: 10 },
+        );
+        const revealSeconds = (Date.now() - revealedAt) / 1000;
+        expect(revealSeconds, "reveal reached all 300 participants").toBeLessThan(1);
+        console.info(`reveal reached ${people.length} participants on 3 instances in ${revealSeconds} s`);
+      }
       if (q === 4) {
         // The host approves every third answer and removes one of those again.
         const ids = acks.flat().map((a) => (a.ok ? (a.data.answerId as string) : ""));

@@ -50,9 +50,13 @@ describe.each(backends)("word clouds and open answers on %s", (_name, open) => {
     return { id, participants };
   }
 
+  /** The cast's reply with its results (migration 008) read alongside the outcomes. */
   const call = async (sql: string, params: unknown[]): Promise<Reply> => {
     const [row] = await db.query<{ reply: unknown }>(sql, params);
-    return (typeof row?.reply === "string" ? JSON.parse(row.reply) : row?.reply) as Reply;
+    const reply = (typeof row?.reply === "string" ? JSON.parse(row.reply) : row?.reply) as Reply & {
+      results?: Omit<Reply, "poll">;
+    };
+    return { ...reply, ...reply.results };
   };
   const castWords = (pollId: string, question: number, subs: Array<[string, string[]]>) =>
     call("SELECT zephyr_cast_words($1, $2::smallint, $3::uuid[], $4::jsonb) AS reply", [

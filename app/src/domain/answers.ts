@@ -34,6 +34,39 @@ const wordEntry = text(LIMITS.wordMax, "entry").transform(normaliseWord);
 /** The answer fields of a submission (the rest, roomCode and tokens, belong to the transport's schema). */
 export type AnswerFields = Partial<Record<AnswerField, unknown>>;
 
+// Built once: zod schemas are cheap to run and costly to build, and this is the hot path of every answer.
+const optionIndexSchema = int("optionIndex");
+const valueSchema = int("value");
+const openTextSchema = text(LIMITS.openAnswerMax, "text");
+/** Schemas that depend on a question's limit, one per limit value (a handful exist). */
+const byLimit = <T>(build: (limit: number) => T) => {
+  const built = new Map<number, T>();
+  return (limit: number): T => {
+    let schema = built.get(limit);
+    if (!schema) {
+      schema = build(limit);
+      built.set(limit, schema);
+    }
+    return schema;
+  };
+};
+const optionIndexesSchema = byLimit((max) =>
+  z.object({
+    optionIndexes: z
+      .array(int("each option index"), { error: "must be an array of numbers" })
+      .min(1, "must not be empty")
+      .max(max, `at most ${max} options may be chosen`),
+  }),
+);
+const entriesSchema = byLimit((max) =>
+  z.object({
+    entries: z
+      .array(wordEntry, { error: "must be an array of strings" })
+      .min(1, "must not be empty")
+      .max(max, `at most ${max} entries`),
+  }),
+);
+
 export function parseAnswer(question: Question, fields: AnswerFields): Answer {
   const expected = FIELD_OF[question.type];
   const present = ANSWER_FIELDS.filter((f) => fields[f] !== undefined);
@@ -46,18 +79,14 @@ export function parseAnswer(question: Question, fields: AnswerFields): Answer {
   const value = fields[expected];
   switch (question.type) {
     case "single": {
-      const i = validate(int("optionIndex"), value);
+      const i = validate(optionIndexSchema, value);
       return { kind: "choice", mask: 1 << inRange(i, question.options.length, "optionIndex") };
     }
     case "multiple": {
-      const chosen = list(
-        "optionIndexes",
-        z
-          .array(int("each option index"), { error: "must be an array of numbers" })
-          .min(1, "must not be empty")
-          .max(question.maxChoices, `at most ${question.maxChoices} options may be chosen`),
-        value,
-      );
+      // Validated as an object field so that a problem names its element (`optionIndexes.1: ...`).
+      const chosen = validate(optionIndexesSchema(question.maxChoices), {
+        optionIndexes: value,
+      }).optionIndexes;
       if (new Set(chosen).size !== chosen.length)
         throw new AppError("VALIDATION_FAILED", "optionIndexes must not repeat an option");
       return {
@@ -66,32 +95,20 @@ export function parseAnswer(question: Question, fields: AnswerFields): Answer {
       };
     }
     case "rating": {
-      const v = validate(int("value"), value);
+      const v = validate(valueSchema, value);
       if (v < question.min || v > question.max)
         throw new AppError("INVALID_OPTION", `value must be between ${question.min} and ${question.max}`);
       return { kind: "choice", mask: 1 << (v - question.min) };
     }
     case "wordcloud": {
-      const words = list(
-        "entries",
-        z
-          .array(wordEntry, { error: "must be an array of strings" })
-          .min(1, "must not be empty")
-          .max(question.maxEntries, `at most ${question.maxEntries} entries`),
-        value,
-      );
+      const words = validate(entriesSchema(question.maxEntries), { entries: value }).entries;
       if (new Set(words).size !== words.length)
         throw new AppError("VALIDATION_FAILED", "entries must be different words");
       return { kind: "words", words };
     }
     case "open":
-      return { kind: "text", text: validate(text(LIMITS.openAnswerMax, "text"), value) };
+      return { kind: "text", text: validate(openTextSchema, value) };
   }
-}
-
-/** Validates an array field so that a problem names its element (`entries.1: ...`). */
-function list<T extends z.ZodType>(name: string, schema: T, value: unknown): z.output<T> {
-  return validate(z.object({ [name]: schema }), { [name]: value })[name] as z.output<T>;
 }
 
 function inRange(i: number, n: number, what: string): number {

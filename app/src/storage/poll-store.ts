@@ -48,7 +48,7 @@ FROM polls p`;
 interface AddParticipantsReply {
   poll: "missing" | "present";
   added: number;
-  /** The active question's results as of the batch (zephyr_with_results). */
+  /** The active question's results as of the batch (migration 008). */
   results?: ResultsJson;
 }
 
@@ -128,7 +128,7 @@ export function createPollStore(
 
     async addParticipants(pollId, roomCode, participants, cap) {
       const rows = await db.query<{ reply: AddParticipantsReply | string }>(
-        "SELECT zephyr_with_results(zephyr_add_participants($1, $2::uuid[], $3::text[], $4::text[], $5), $1, NULL) AS reply",
+        "SELECT zephyr_add_participants($1, $2::uuid[], $3::text[], $4::text[], $5) AS reply",
         [
           pollId,
           participants.map((p) => p.id),

@@ -48,7 +48,7 @@ interface CastReply {
   poll: "missing" | "closed" | "open";
   question?: "not-active" | "missing";
   outcomes: Array<VoteOutcome | "not-allowed" | "already-answered" | "limit">;
-  /** Present when the batch changed something (zephyr_with_results). */
+  /** Present when the batch changed something (migration 008). */
   results?: ResultsJson;
 }
 
@@ -121,11 +121,11 @@ const REFUSALS = {
 function castStatement(pollId: string, questionIndex: number, answers: AnswerRequest[]) {
   const participants = answers.map((a) => a.participantId);
   const first = (answers[0] as AnswerRequest).answer;
-  const wrap = (cast: string) => `SELECT zephyr_with_results(${cast}, $1, $2::smallint) AS reply`;
+  const call = (cast: string) => `SELECT ${cast} AS reply`;
   switch (first.kind) {
     case "choice":
       return {
-        sql: wrap("zephyr_cast_choices($1, $2::smallint, $3::uuid[], $4::integer[])"),
+        sql: call("zephyr_cast_choices($1, $2::smallint, $3::uuid[], $4::integer[])"),
         params: [
           pollId,
           questionIndex,
@@ -135,7 +135,7 @@ function castStatement(pollId: string, questionIndex: number, answers: AnswerReq
       };
     case "words":
       return {
-        sql: wrap("zephyr_cast_words($1, $2::smallint, $3::uuid[], $4::jsonb)"),
+        sql: call("zephyr_cast_words($1, $2::smallint, $3::uuid[], $4::jsonb)"),
         params: [
           pollId,
           questionIndex,
@@ -145,7 +145,7 @@ function castStatement(pollId: string, questionIndex: number, answers: AnswerReq
       };
     case "text":
       return {
-        sql: wrap("zephyr_cast_open_answers($1, $2::smallint, $3::uuid[], $4::uuid[], $5::text[], $6)"),
+        sql: call("zephyr_cast_open_answers($1, $2::smallint, $3::uuid[], $4::uuid[], $5::text[], $6)"),
         params: [
           pollId,
           questionIndex,

@@ -35,7 +35,12 @@ function wellFormed<T>(parse: () => T): () => T {
   }
 }
 
-const positions = (mask: number) => Array.from({ length: 16 }, (_, i) => i).filter((i) => mask & (1 << i));
+/** The set bits of a mask, lowest first. */
+function positions(mask: number): number[] {
+  const out: number[] = [];
+  for (let m = mask; m !== 0; m &= m - 1) out.push(31 - Math.clz32(m & -m));
+  return out;
+}
 
 /**
  * A participant answers with its session (a joined socket) or its token (HTTP); either way the same per-participant
@@ -68,15 +73,17 @@ export function castVoteUseCase({
   }
 
   /** The poll row may be cached; the results module hears of every activation on any instance at once. */
-  async function questionOf(poll: PollRecord, requested: number | undefined) {
-    const index = requested ?? (await results.activeQuestion(poll.roomCode)) ?? poll.activeQuestion;
+  const activeIndex = async (poll: PollRecord) =>
+    (await results.activeQuestion(poll.roomCode)) ?? poll.activeQuestion;
+
+  function questionAt(poll: PollRecord, index: number): Question {
     const question = poll.questions[index];
     if (!question)
       throw new AppError(
         "VALIDATION_FAILED",
         `questionIndex: must be between 0 and ${poll.questions.length - 1}`,
       );
-    return { index, question };
+    return question;
   }
 
   function receiptOf(
@@ -107,7 +114,9 @@ export function castVoteUseCase({
     observe(observer, "vote", caller, async (detail) => {
       const { roomCode, participantToken, questionIndex, ...fields } = validate(voteInputSchema, input);
       const { poll, participantId } = await target(caller, roomCode, participantToken);
-      const { index, question } = await questionOf(poll, questionIndex);
+      // A one-question poll needs no lookup of the active question (and is most polls' answers).
+      const index = questionIndex ?? (poll.questions.length === 1 ? 0 : await activeIndex(poll));
+      const question = questionAt(poll, index);
       detail.questionType = question.type;
       // A malformed answer is refused before the limiter; a well-formed one (an option out of range too) counts.
       const parsed = wellFormed(() => parseAnswer(question, fields));

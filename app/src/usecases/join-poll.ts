@@ -13,7 +13,7 @@ export interface Joined {
   nickname: string;
   poll: PollView;
   results: LiveResults;
-  /** The participant's current vote (a returning participant), else null. */
+  /** A returning participant's option in the first question when that is a single choice, else null. */
   yourVote: number | null;
   /** false when an existing participant came back with its token. */
   created: boolean;
@@ -63,7 +63,7 @@ export function joinPollUseCase({
         // Identity is the participant, not the connection: the same token restores it on any instance.
         const participant = await lookups.participant(poll, payload.participantToken);
         const [yourVote, live] = await Promise.all([
-          polls.voteOf(poll.id, participant.id),
+          poll.questions[0]?.type === "single" ? polls.voteOf(poll.id, participant.id) : undefined,
           results.live(poll),
         ]);
         if (!live) throw new AppError("POLL_NOT_FOUND", "no poll with this room code");

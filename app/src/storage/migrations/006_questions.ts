@@ -1,11 +1,6 @@
 import { m005AddParticipants } from "./005_add_participants.js";
 import type { Migration } from "./index.js";
-
-/** Replaces `from` in `text`, refusing to build a migration from a text that no longer contains it. */
-function patch(text: string, from: string, to: string): string {
-  if (!text.includes(from)) throw new Error(`migration 006: expected text not found: ${from}`);
-  return text.replace(from, to);
-}
+import { patch } from "./sql-text.js";
 
 /**
  * A poll becomes a sequence of questions the presenter steps through (`active_question`). Every existing poll is

@@ -1,4 +1,21 @@
+import { m006Questions } from "./006_questions.js";
+import { m007WordsAndOpenAnswers } from "./007_words_and_open_answers.js";
 import type { Migration } from "./index.js";
+import { functionText } from "./sql-text.js";
+
+/**
+ * A cast (or join) as released, now replying with zephyr_question_results of `position` in place of the figures it
+ * computed itself: computed in the same statement, under the poll row lock, after its writes.
+ */
+function replyingWithResults(sql: string, name: string, position: string): string {
+  const text = functionText(sql, name);
+  const reply = /'seq', v_seq,[\s\S]*?\n {2}\);\nEND/;
+  if (!reply.test(text)) throw new Error(`migration 008: the reply of ${name} was not found`);
+  return text.replace(
+    reply,
+    `'seq', v_seq,\n    'results', zephyr_question_results(p_poll, ${position})\n  );\nEND`,
+  );
+}
 
 /**
  * One definition of "the results of a question" for every snapshot the service sends: a batch's reply, a join's,
@@ -10,8 +27,8 @@ import type { Migration } from "./index.js";
  * code point) through the top index, open questions the newest 50 shown answers and, when answers wait for approval,
  * the oldest 50 pending ones (a moderation queue is worked through in arrival order).
  *
- * zephyr_with_results appends those results to a cast's or a join's reply when it changed something (has a
- * seq), so the writers still need one round trip per batch.
+ * Every cast and the join batch reply with these results (`results`) when they changed something, so the writers
+ * still need one round trip per batch, and the results are read while the batch holds the poll row lock.
  */
 export const m008QuestionResults: Migration = {
   version: 8,
@@ -60,14 +77,12 @@ LANGUAGE sql STABLE AS $fn$
   WHERE p.id = p_poll
 $fn$;
 
-CREATE FUNCTION zephyr_with_results(p_reply jsonb, p_poll uuid, p_position smallint) RETURNS jsonb
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF p_reply ? 'seq' THEN
-    RETURN p_reply || jsonb_build_object('results', zephyr_question_results(p_poll, p_position));
-  END IF;
-  RETURN p_reply;
-END
-$fn$;
+${replyingWithResults(m006Questions.sql, "zephyr_cast_choices", "p_question")}
+
+${replyingWithResults(m007WordsAndOpenAnswers.sql, "zephyr_cast_words", "p_question")}
+
+${replyingWithResults(m007WordsAndOpenAnswers.sql, "zephyr_cast_open_answers", "p_question")}
+
+${replyingWithResults(m006Questions.sql, "zephyr_add_participants", "NULL")}
 `,
 };
