@@ -20,7 +20,7 @@ function replyingWithResults(sql: string, name: string, position: string): strin
 /**
  * One definition of "the results of a question" for every snapshot the service sends: a batch's reply, a join's,
  * a host action's and a fresh read all come from zephyr_question_results, so they agree on (seq, results) and on
- * whether the results are hidden. It is STABLE, so all its reads see one database snapshot; called under the poll
+ * whether the results are hidden. It is one query, so its reads see one database snapshot; called under the poll
  * row lock (after a cast or a join) it also sees exactly that transaction's writes.
  *
  * Choice and rating questions report their option counters, word clouds the top 100 words by count (ties by
@@ -37,9 +37,12 @@ export const m008QuestionResults: Migration = {
 -- Words tied on count are ordered by code point, the same in every database and locale; the top index follows.
 ALTER TABLE word_counts ALTER COLUMN word TYPE text COLLATE "C";
 
+-- plpgsql, not sql: PostgreSQL plans a non-inlined SQL function's query at every call, while plpgsql keeps the plan
+-- for the session (measured: the join batch's PostgreSQL CPU per join went from 0.2 to 0.5 ms with the SQL version).
 CREATE FUNCTION zephyr_question_results(p_poll uuid, p_position smallint) RETURNS jsonb
-LANGUAGE sql STABLE AS $fn$
-  SELECT jsonb_build_object(
+LANGUAGE plpgsql STABLE AS $fn$
+BEGIN
+  RETURN (SELECT jsonb_build_object(
     'question', q.position,
     'active', p.active_question,
     'questions', (SELECT count(*) FROM questions c WHERE c.poll_id = p.id),
@@ -74,7 +77,8 @@ LANGUAGE sql STABLE AS $fn$
              ORDER BY a.no LIMIT 50) t) END
   )
   FROM polls p JOIN questions q ON q.poll_id = p.id AND q.position = coalesce(p_position, p.active_question)
-  WHERE p.id = p_poll
+  WHERE p.id = p_poll);
+END
 $fn$;
 
 ${replyingWithResults(m006Questions.sql, "zephyr_cast_choices", "p_question")}
