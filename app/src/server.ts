@@ -27,6 +27,7 @@ import { createResultsStore } from "./storage/results-store.js";
 import { createHttpApp } from "./transports/http/app.js";
 import { healthRoutes } from "./transports/http/health-routes.js";
 import { pollRoutes } from "./transports/http/poll-routes.js";
+import { webRoutes } from "./transports/http/web-routes.js";
 import { createSocketTransport, type SocketTransport } from "./transports/socket/index.js";
 import { createUseCases } from "./usecases/index.js";
 import { createVoteWriter } from "./votes/writer.js";
@@ -214,6 +215,8 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
     return c.body(await metrics.registry.metrics());
   };
   app.get("/metrics", metricsHandler);
+  // Last: the pages take every other path, leaving /api and /metrics to the routes above.
+  app.route("/", webRoutes());
   // A separate metrics port keeps scrapes off the public listener (NetworkPolicy can then allow only Prometheus).
   const metricsServer =
     config.http.metricsPort > 0

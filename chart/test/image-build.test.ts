@@ -175,7 +175,9 @@ describe("production image build, replayed outside Docker", () => {
   it("the runtime tree has the compiled entry point and production dependencies only", () => {
     const rt = stageDir(final.name);
     expect(existsSync(join(rt, "app/dist/main.js"))).toBe(true);
+    expect(existsSync(join(rt, "app/dist/web/index.html")), "the web app is built into the image").toBe(true);
     expect(existsSync(join(rt, "app/src")), "sources stay out of the image").toBe(false);
+    expect(existsSync(join(rt, "app/web")), "page sources stay out of the image").toBe(false);
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8"));
     for (const dep of Object.keys(pkg.dependencies))
       expect(existsSync(join(rt, "node_modules", dep)), dep).toBe(true);

@@ -1,0 +1,29 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vite";
+import { compression, defineAlgorithm } from "vite-plugin-compression2";
+
+/**
+ * The web pages, built into app/dist/web next to the compiled service, which serves them (transports/http/web-routes.ts).
+ * Asset names carry a content hash so they can be cached forever; gzip and brotli copies are written at build time
+ * so the service only picks one (vite-plugin-compression2, a maintained plugin, rather than our own zlib loop).
+ */
+export default defineConfig({
+  root: fileURLToPath(new URL(".", import.meta.url)),
+  base: "/",
+  publicDir: false,
+  build: {
+    outDir: fileURLToPath(new URL("../dist/web", import.meta.url)),
+    emptyOutDir: true,
+    assetsDir: "assets",
+    // Inline nothing: the Content-Security-Policy allows scripts, styles and images from the origin only.
+    assetsInlineLimit: 0,
+    modulePreload: { polyfill: false },
+  },
+  plugins: [
+    compression({
+      algorithms: [defineAlgorithm("gzip", { level: 9 }), defineAlgorithm("brotliCompress")],
+      include: /\.(html|js|css|svg|json)$/,
+      threshold: 0,
+    }),
+  ],
+});
