@@ -177,7 +177,15 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
 
   const isDraining = () => lifecycle.draining;
   const { corsOrigins, bodyLimitBytes, accessLog, trustProxyHops } = config.http;
-  const app = createHttpApp({ logger, metrics, corsOrigins, bodyLimitBytes, accessLog });
+  const web = webRoutes();
+  const app = createHttpApp({
+    logger,
+    metrics,
+    corsOrigins,
+    bodyLimitBytes,
+    accessLog,
+    notFoundPage: web.notFoundPage,
+  });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   const sockets = createSocketTransport({
     httpServer: server,
@@ -215,8 +223,7 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
     return c.body(await metrics.registry.metrics());
   };
   app.get("/metrics", metricsHandler);
-  // Last: the pages take every other path, leaving /api and /metrics to the routes above.
-  app.route("/", webRoutes());
+  app.route("/", web.routes);
   // A separate metrics port keeps scrapes off the public listener (NetworkPolicy can then allow only Prometheus).
   const metricsServer =
     config.http.metricsPort > 0

@@ -18,6 +18,8 @@ export interface HttpAppOptions {
   bodyLimitBytes: number;
   /** all: every request; errors: status >= 400 or slower than SLOW_REQUEST_SECONDS; off: none. */
   accessLog?: "all" | "errors" | "off";
+  /** The web app's not-found page for a path it owns; undefined leaves the JSON error. */
+  notFoundPage?: (c: Context<AppEnv>) => Promise<Response> | undefined;
 }
 
 /** A request this slow is logged even when only errors are. */
@@ -33,6 +35,7 @@ export function createHttpApp({
   corsOrigins,
   bodyLimitBytes,
   accessLog = "errors",
+  notFoundPage,
 }: HttpAppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   // prom-client hashes the label object on every call; the (method, route, status) set is small and bounded.
@@ -100,6 +103,8 @@ export function createHttpApp({
 
   app.notFound((c) => {
     c.set("unmatched", true);
+    const page = notFoundPage?.(c);
+    if (page) return page;
     return c.json(
       { error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } },
       404,

@@ -31,11 +31,12 @@ const IMMUTABLE = "public, max-age=31536000, immutable";
 /**
  * The web app from the service's own port: content-hashed assets cached for a year, the HTML shell never cached
  * (a new release is picked up on the next load), gzip or brotli copies made at build time chosen by
- * Accept-Encoding (serveStatic of @hono/node-server). Paths under /api and /metrics are left to their routes and to
- * the JSON not-found answer.
+ * Accept-Encoding (serveStatic of @hono/node-server). `notFoundPage` is the app's answer to a GET of any other path
+ * outside /api and /metrics; it is the app's not-found handler's to call, so no catch-all route shadows the API
+ * routes (their metrics label is the route that matched last).
  */
 export function webRoutes({ root = WEB_ROOT }: { root?: string } = {}) {
-  const r = new Hono<AppEnv>();
+  const routes = new Hono<AppEnv>();
   const built = existsSync(`${root}/index.html`);
 
   const assets = serveStatic<AppEnv>({
@@ -55,18 +56,21 @@ export function webRoutes({ root = WEB_ROOT }: { root?: string } = {}) {
     },
   });
 
-  const page = async (c: Context<AppEnv>, status: 200 | 404) => {
+  const page = async (c: Context<AppEnv>, status: 200 | 404): Promise<Response> => {
     if (!built) return c.text("The web app is not built here: run npm run build.", 404);
     const res = await shell(c, async () => undefined);
     if (!res) return c.text("not found", 404);
     return status === 200 ? res : new Response(res.body, { status, headers: res.headers });
   };
 
-  r.get("/assets/*", assets);
-  for (const path of PAGE_PATHS) r.get(path, (c) => page(c, 200));
-  r.get("*", async (c, next) => {
-    if (c.req.path.startsWith("/api/") || c.req.path === "/api" || c.req.path === "/metrics") return next();
+  routes.get("/assets/*", assets);
+  for (const path of PAGE_PATHS) routes.get(path, (c) => page(c, 200));
+
+  const notFoundPage = (c: Context<AppEnv>): Promise<Response> | undefined => {
+    const { method, path } = c.req;
+    if (method !== "GET" && method !== "HEAD") return undefined;
+    if (path === "/api" || path.startsWith("/api/") || path === "/metrics") return undefined;
     return page(c, 404);
-  });
-  return r;
+  };
+  return { routes, notFoundPage };
 }
