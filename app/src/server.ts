@@ -176,16 +176,9 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
   });
 
   const isDraining = () => lifecycle.draining;
-  const { corsOrigins, bodyLimitBytes, accessLog, trustProxyHops } = config.http;
+  const { corsOrigins, trustProxyHops } = config.http;
   const web = webRoutes();
-  const app = createHttpApp({
-    logger,
-    metrics,
-    corsOrigins,
-    bodyLimitBytes,
-    accessLog,
-    notFoundPage: web.notFoundPage,
-  });
+  const app = createHttpApp({ logger, metrics, ...config.http, notFoundPage: web.notFoundPage });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   const sockets = createSocketTransport({
     httpServer: server,
