@@ -179,6 +179,23 @@ describe.runIf(hasServices && pgUrl)("presentations: questions, answers, host st
     });
     expect((await host(poll, `4/answers/${open.body.answerId}/remove`)).body.status).toBe("removed");
     expect((await results(poll.roomCode)).body).toMatchObject({ answers: [], total: 0 });
+
+    // Back after a reload: the same participant, with every answer in the shape it was sent in.
+    const back = await call(await client(), "join-poll", {
+      roomCode: poll.roomCode,
+      participantToken: token,
+    });
+    expect(back).toMatchObject({ ok: true, data: { nickname: "ann", yourVote: 1 } });
+    expect(back.ok && back.data.yourAnswers).toEqual([
+      { questionIndex: 0, optionIndex: 1 },
+      { questionIndex: 1, optionIndexes: [0, 2] },
+      { questionIndex: 2, value: 4 },
+      { questionIndex: 3, entries: ["brave team", "ärger"] },
+      {
+        questionIndex: 4,
+        answers: [{ answerId: open.body.answerId, text: "When is the demo?", status: "removed" }],
+      },
+    ]);
   });
 
   it("answers every bad answer with a clear error, never a crash", async () => {

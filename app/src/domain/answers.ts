@@ -115,3 +115,21 @@ function inRange(i: number, n: number, what: string): number {
   if (i < 0 || i >= n) throw new AppError("INVALID_OPTION", `${what} must be between 0 and ${n - 1}`);
   return i;
 }
+
+/** The set bits of a mask, lowest first: the option positions of a stored choice. */
+export function setBits(mask: number): number[] {
+  const out: number[] = [];
+  for (let m = mask; m !== 0; m &= m - 1) out.push(31 - Math.clz32(m & -m));
+  return out;
+}
+
+/** A stored choice in the field its question type is answered with (what a client sent). */
+export function choiceFields(
+  question: Question,
+  mask: number,
+): { optionIndex: number } | { optionIndexes: number[] } | { value: number } {
+  const chosen = setBits(mask);
+  if (question.type === "multiple") return { optionIndexes: chosen };
+  if (question.type === "rating") return { value: question.min + (chosen[0] ?? 0) };
+  return { optionIndex: chosen[0] ?? 0 };
+}

@@ -160,6 +160,29 @@ export function createPollStore(
       return rows[0] ? Number(rows[0].option_position) : undefined;
     },
 
+    async answersOf(pollId, participantId) {
+      const rows = await db.query<{ q: number; kind: "choice" | "words" | "texts"; value: unknown }>(
+        `SELECT question_position AS q, 'choice' AS kind, to_jsonb(bit_or(1 << option_position)) AS value
+           FROM votes WHERE poll_id = $1 AND participant_id = $2 GROUP BY question_position
+         UNION ALL
+         SELECT question_position, 'words', jsonb_agg(word ORDER BY created_at, word COLLATE "C")
+           FROM word_entries WHERE poll_id = $1 AND participant_id = $2 GROUP BY question_position
+         UNION ALL
+         SELECT question_position, 'texts',
+                jsonb_agg(jsonb_build_object('answerId', id, 'text', text, 'status', status) ORDER BY no)
+           FROM open_answers WHERE poll_id = $1 AND participant_id = $2 GROUP BY question_position
+         ORDER BY 1`,
+        [pollId, participantId],
+      );
+      return rows.map((r) => {
+        const value = typeof r.value === "string" ? JSON.parse(r.value) : r.value;
+        const questionIndex = Number(r.q);
+        if (r.kind === "choice") return { questionIndex, kind: "choice" as const, mask: Number(value) };
+        if (r.kind === "words") return { questionIndex, kind: "words" as const, words: value as string[] };
+        return { questionIndex, kind: "texts" as const, texts: value };
+      });
+    },
+
     /** Recomputes the counters from the votes table (the source of truth). */
     async rebuildCounts(pollId) {
       await db.query(

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { parseAnswer } from "../domain/answers.js";
+import { choiceFields, parseAnswer } from "../domain/answers.js";
 import { AppError, isAppError } from "../domain/errors.js";
 import { isSingleChoicePoll, type PollRecord, type VoteOutcome } from "../domain/poll.js";
 import type { Question } from "../domain/questions.js";
@@ -33,13 +33,6 @@ function wellFormed<T>(parse: () => T): () => T {
       throw err;
     };
   }
-}
-
-/** The set bits of a mask, lowest first. */
-function positions(mask: number): number[] {
-  const out: number[] = [];
-  for (let m = mask; m !== 0; m &= m - 1) out.push(31 - Math.clz32(m & -m));
-  return out;
 }
 
 /**
@@ -98,14 +91,11 @@ export function castVoteUseCase({
       case "words":
         return { questionIndex: index, entries: stored.words };
       case "choice": {
-        const chosen = positions(stored.mask);
-        const first = chosen[0] ?? 0;
-        if (question.type === "multiple") return { questionIndex: index, optionIndexes: chosen };
-        if (question.type === "rating") return { questionIndex: index, value: question.min + first };
+        const fields = choiceFields(question, stored.mask);
         // The original contract's acknowledgement, unchanged for the polls it describes.
-        return isSingleChoicePoll(poll)
-          ? { optionIndex: first }
-          : { questionIndex: index, optionIndex: first };
+        return "optionIndex" in fields && isSingleChoicePoll(poll)
+          ? fields
+          : { questionIndex: index, ...fields };
       }
     }
   }

@@ -1,11 +1,19 @@
 import { randomUUID } from "node:crypto";
+import { choiceFields } from "../domain/answers.js";
 import { AppError } from "../domain/errors.js";
-import { type LiveResults, type PollView, toView } from "../domain/poll.js";
+import { type LiveResults, type PollRecord, type PollView, toView } from "../domain/poll.js";
 import { joinInputSchema, validate } from "../domain/schemas.js";
 import { generateToken, hashToken } from "../domain/tokens.js";
 import { type ActionObserver, type Caller, observe, rateLimited } from "./caller.js";
 import type { Lookups } from "./lookups.js";
-import type { Limits, ParticipantAdder, PollStore, ResultsReader } from "./ports.js";
+import type {
+  AnswerStatus,
+  Limits,
+  ParticipantAdder,
+  ParticipantAnswers,
+  PollStore,
+  ResultsReader,
+} from "./ports.js";
 
 export interface Joined {
   participantId: string;
@@ -15,8 +23,30 @@ export interface Joined {
   results: LiveResults;
   /** A returning participant's option in the first question when that is a single choice, else null. */
   yourVote: number | null;
+  /** Everything a returning participant answered, by question, in the fields it was answered with. */
+  yourAnswers: YourAnswer[];
   /** false when an existing participant came back with its token. */
   created: boolean;
+}
+
+export type YourAnswer = { questionIndex: number } & (
+  | { optionIndex: number }
+  | { optionIndexes: number[] }
+  | { value: number }
+  | { entries: string[] }
+  | { answers: Array<{ answerId: string; text: string; status: AnswerStatus }> }
+);
+
+/** Stored answers in the shapes a client answers with, for questions the poll still has. */
+function yourAnswersOf(poll: PollRecord, stored: ParticipantAnswers): YourAnswer[] {
+  return stored.flatMap((a): YourAnswer[] => {
+    const question = poll.questions[a.questionIndex];
+    if (!question) return [];
+    const { questionIndex } = a;
+    if (a.kind === "choice") return [{ questionIndex, ...choiceFields(question, a.mask) }];
+    if (a.kind === "words") return [{ questionIndex, entries: a.words }];
+    return [{ questionIndex, answers: a.texts }];
+  });
 }
 
 export type JoinPoll = (caller: Caller, input: unknown) => Promise<Joined>;
@@ -34,7 +64,7 @@ export function joinPollUseCase({
   results,
   observer,
 }: {
-  polls: Pick<PollStore, "voteOf">;
+  polls: Pick<PollStore, "voteOf" | "answersOf">;
   participants: ParticipantAdder;
   lookups: Lookups;
   limits: Limits;
@@ -62,8 +92,9 @@ export function joinPollUseCase({
       if (payload.participantToken) {
         // Identity is the participant, not the connection: the same token restores it on any instance.
         const participant = await lookups.participant(poll, payload.participantToken);
-        const [yourVote, live] = await Promise.all([
+        const [yourVote, answers, live] = await Promise.all([
           poll.questions[0]?.type === "single" ? polls.voteOf(poll.id, participant.id) : undefined,
+          polls.answersOf(poll.id, participant.id),
           results.live(poll),
         ]);
         if (!live) throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
@@ -74,6 +105,7 @@ export function joinPollUseCase({
           poll: toView(poll),
           results: live,
           yourVote: yourVote ?? null,
+          yourAnswers: yourAnswersOf(poll, answers),
           created: false,
         };
       }
@@ -95,6 +127,7 @@ export function joinPollUseCase({
         poll: toView(poll),
         results: await results.withOnline(snapshot),
         yourVote: null,
+        yourAnswers: [],
         created: true,
       };
     });

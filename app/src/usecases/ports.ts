@@ -23,6 +23,16 @@ export interface NewPoll {
   hostTokenHash: string;
 }
 
+export type ParticipantAnswers = Array<
+  | { questionIndex: number; kind: "choice"; mask: number }
+  | { questionIndex: number; kind: "words"; words: string[] }
+  | {
+      questionIndex: number;
+      kind: "texts";
+      texts: Array<{ answerId: string; text: string; status: AnswerStatus }>;
+    }
+>;
+
 export interface NewParticipant {
   id: string;
   pollId: string;
@@ -49,6 +59,8 @@ export interface PollStore {
   ): Promise<{ added: number; snapshot: ResultsSnapshot } | "missing">;
   findParticipantByTokenHash(tokenHash: string): Promise<ParticipantRecord | undefined>;
   voteOf(pollId: string, participantId: string): Promise<number | undefined>;
+  /** Everything a participant answered, by question: choices as a mask, entries, open answers in order. */
+  answersOf(pollId: string, participantId: string): Promise<ParticipantAnswers>;
 }
 
 /** An answer as it is stored: option positions as a bit mask, distinct normalised words, or one open answer. */
