@@ -5,30 +5,28 @@
  * results once 006 is applied, and the single-question call older instances make still works on it.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isAppError } from "../src/domain/errors.js";
 import { validatePollDefinition } from "../src/domain/questions.js";
 import { createLogger } from "../src/logging/index.js";
-import type { Database } from "../src/storage/database.js";
 import { migrate, migrations } from "../src/storage/migrations/index.js";
 import { createPollStore } from "../src/storage/poll-store.js";
 import { createResultsStore } from "../src/storage/results-store.js";
 import { createVoteWriter } from "../src/votes/writer.js";
-import { answerOneByOne, databaseBackends, insertParticipants, seededRandom } from "./storage-kit.js";
+import {
+  answerOneByOne,
+  databaseBackends,
+  insertParticipants,
+  migratedDatabase,
+  seededRandom,
+} from "./storage-kit.js";
 
 const bits = (mask: number) => Array.from({ length: 16 }, (_, i) => i).filter((i) => mask & (1 << i));
 
 const backends = databaseBackends("choices");
 
 describe.each(backends)("choice answers on %s", (_name, open) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await open();
-    await migrate(db);
-  }, 60_000);
-  afterAll(async () => {
-    await db?.close();
-  });
+  const db = migratedDatabase(open);
 
   /** A poll whose active question 1 has `options` options (question 0 is the usual single choice). */
   async function newQuestion(
@@ -38,7 +36,7 @@ describe.each(backends)("choice answers on %s", (_name, open) => {
     people: number,
   ) {
     const id = randomUUID();
-    await createPollStore(db).insertPoll({
+    await createPollStore(db()).insertPoll({
       id,
       roomCode: `C${id.slice(0, 5).toUpperCase()}`,
       questions: [
@@ -55,14 +53,14 @@ describe.each(backends)("choice answers on %s", (_name, open) => {
       ],
       hostTokenHash: randomUUID(),
     });
-    await db.query("UPDATE polls SET active_question = 1 WHERE id = $1", [id]);
+    await db().query("UPDATE polls SET active_question = 1 WHERE id = $1", [id]);
     const participants = Array.from({ length: people }, () => randomUUID());
-    await insertParticipants(db, id, participants);
+    await insertParticipants(db(), id, participants);
     return { id, participants };
   }
 
   const cast = async (pollId: string, question: number, answers: Array<[string, number]>) => {
-    const [row] = await db.query<{ reply: unknown }>(
+    const [row] = await db().query<{ reply: unknown }>(
       "SELECT zephyr_cast_choices($1, $2::smallint, $3::uuid[], $4::integer[]) AS reply",
       [pollId, question, answers.map((a) => a[0]), answers.map((a) => a[1])],
     );
@@ -78,7 +76,7 @@ describe.each(backends)("choice answers on %s", (_name, open) => {
   };
 
   async function storedAnswers(pollId: string, question: number) {
-    const rows = await db.query<{ participant_id: string; mask: number }>(
+    const rows = await db().query<{ participant_id: string; mask: number }>(
       "SELECT participant_id, bit_or(1 << option_position) AS mask FROM votes WHERE poll_id = $1 AND question_position = $2 GROUP BY participant_id",
       [pollId, question],
     );
@@ -86,11 +84,11 @@ describe.each(backends)("choice answers on %s", (_name, open) => {
   }
 
   async function countsOf(pollId: string, question: number) {
-    const rows = await db.query<{ vote_count: number }>(
+    const rows = await db().query<{ vote_count: number }>(
       "SELECT vote_count FROM poll_options WHERE poll_id = $1 AND question_position = $2 ORDER BY position",
       [pollId, question],
     );
-    const [q] = await db.query<{ answer_count: number }>(
+    const [q] = await db().query<{ answer_count: number }>(
       "SELECT answer_count FROM questions WHERE poll_id = $1 AND position = $2",
       [pollId, question],
     );
@@ -136,7 +134,7 @@ describe.each(backends)("choice answers on %s", (_name, open) => {
     const poll = await newQuestion("multiple", 4, true, 6);
     const batches: number[] = [];
     const writer = createVoteWriter({
-      store: createResultsStore(db),
+      store: createResultsStore(db()),
       results: { committed() {} },
       logger: createLogger({ level: "silent" }),
       windowMs: 50,
@@ -180,7 +178,7 @@ describe.each(backends)("choice answers on %s", (_name, open) => {
     });
     const id = randomUUID();
     const roomCode = `S${id.slice(0, 5).toUpperCase()}`;
-    const store = createPollStore(db);
+    const store = createPollStore(db());
     await store.insertPoll({ id, roomCode, ...definition, hostTokenHash: "h" });
     const poll = await store.findPollByCode(roomCode);
     expect(poll).toMatchObject({
@@ -191,7 +189,7 @@ describe.each(backends)("choice answers on %s", (_name, open) => {
       options: ["a", "b"],
       allowVoteChange: true,
     });
-    const labels = await db.query<{ question_position: number; label: string }>(
+    const labels = await db().query<{ question_position: number; label: string }>(
       "SELECT question_position, label FROM poll_options WHERE poll_id = $1 ORDER BY question_position, position",
       [id],
     );

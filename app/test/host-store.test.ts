@@ -4,25 +4,16 @@
  * count following, and each change advances the results version (a refused one does not).
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { validatePollDefinition } from "../src/domain/questions.js";
-import type { Database } from "../src/storage/database.js";
 import { createHostStore } from "../src/storage/host-store.js";
-import { migrate } from "../src/storage/migrations/index.js";
 import { createPollStore } from "../src/storage/poll-store.js";
-import { databaseBackends, insertParticipants } from "./storage-kit.js";
+import { databaseBackends, insertParticipants, migratedDatabase } from "./storage-kit.js";
 
 const backends = databaseBackends("host");
 
 describe.each(backends)("host changes on %s", (_name, open) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await open();
-    await migrate(db);
-  }, 60_000);
-  afterAll(async () => {
-    await db?.close();
-  });
+  const db = migratedDatabase(open);
 
   async function newPoll() {
     const id = randomUUID();
@@ -33,19 +24,20 @@ describe.each(backends)("host changes on %s", (_name, open) => {
         { type: "open", text: "o", moderation: "approve" },
       ],
     });
-    await createPollStore(db).insertPoll({ id, roomCode, ...definition, hostTokenHash: "h" });
+    await createPollStore(db()).insertPoll({ id, roomCode, ...definition, hostTokenHash: "h" });
     const pid = randomUUID();
-    await insertParticipants(db, id, [pid]);
+    await insertParticipants(db(), id, [pid]);
     return { id, roomCode, pid };
   }
   const version = async (pollId: string) =>
     Number(
-      (await db.query<{ v: number }>("SELECT results_version AS v FROM polls WHERE id = $1", [pollId]))[0]?.v,
+      (await db().query<{ v: number }>("SELECT results_version AS v FROM polls WHERE id = $1", [pollId]))[0]
+        ?.v,
     );
   const shown = async (pollId: string) =>
     Number(
       (
-        await db.query<{ n: number }>(
+        await db().query<{ n: number }>(
           "SELECT shown_count AS n FROM questions WHERE poll_id = $1 AND position = 1",
           [pollId],
         )
@@ -53,7 +45,7 @@ describe.each(backends)("host changes on %s", (_name, open) => {
     );
   const answer = async (pollId: string, pid: string, text: string) => {
     const id = randomUUID();
-    await db.query(
+    await db().query(
       "SELECT zephyr_cast_open_answers($1, 1::smallint, $2::uuid[], $3::uuid[], $4::text[], 3)",
       [pollId, [id], [pid], [text]],
     );
@@ -62,18 +54,18 @@ describe.each(backends)("host changes on %s", (_name, open) => {
 
   it("activates an existing question only, and answers follow the active one", async () => {
     const poll = await newPoll();
-    const host = createHostStore(db);
+    const host = createHostStore(db());
     const v0 = await version(poll.id);
     expect(await host.activateQuestion(poll.id, 1)).toMatchObject({
       seq: v0 + 1,
       questionIndex: 1,
       activeQuestion: 1,
     });
-    expect((await createPollStore(db).findPollByCode(poll.roomCode))?.activeQuestion).toBe(1);
+    expect((await createPollStore(db()).findPollByCode(poll.roomCode))?.activeQuestion).toBe(1);
     expect(await host.activateQuestion(poll.id, 7)).toBe(false);
     expect(await host.activateQuestion(randomUUID(), 0)).toBe(false);
     expect(await version(poll.id), "a refused change does not advance the version").toBe(v0 + 1);
-    const [row] = await db.query<{ reply: unknown }>(
+    const [row] = await db().query<{ reply: unknown }>(
       "SELECT zephyr_cast_choices($1, 0::smallint, $2::uuid[], $3::integer[]) AS reply",
       [poll.id, [poll.pid], [1]],
     );
@@ -83,14 +75,14 @@ describe.each(backends)("host changes on %s", (_name, open) => {
 
   it("stores hidden results per question", async () => {
     const poll = await newPoll();
-    const host = createHostStore(db);
+    const host = createHostStore(db());
     expect(await host.setResultsHidden(poll.id, 1, true)).toMatchObject({
       seq: expect.any(Number),
       questionIndex: 1,
       hidden: true,
     });
     expect(await host.setResultsHidden(poll.id, 5, true)).toBe(false);
-    const rows = await db.query<{ position: number; results_hidden: boolean }>(
+    const rows = await db().query<{ position: number; results_hidden: boolean }>(
       "SELECT position, results_hidden FROM questions WHERE poll_id = $1 ORDER BY position",
       [poll.id],
     );
@@ -98,7 +90,7 @@ describe.each(backends)("host changes on %s", (_name, open) => {
     await host.setResultsHidden(poll.id, 1, false);
     expect(
       (
-        await db.query<{ h: boolean }>(
+        await db().query<{ h: boolean }>(
           "SELECT bool_or(results_hidden) AS h FROM questions WHERE poll_id = $1",
           [poll.id],
         )
@@ -108,7 +100,7 @@ describe.each(backends)("host changes on %s", (_name, open) => {
 
   it("moves open answers between pending, shown and removed, the shown count following", async () => {
     const poll = await newPoll();
-    const host = createHostStore(db);
+    const host = createHostStore(db());
     await host.activateQuestion(poll.id, 1);
     const a = await answer(poll.id, poll.pid, "a");
     const b = await answer(poll.id, poll.pid, "b");

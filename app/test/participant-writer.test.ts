@@ -4,34 +4,25 @@
  * pass the cap together, every joiner gets a snapshot that counts it, and refusals name their reason.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isAppError } from "../src/domain/errors.js";
 import type { ResultsSnapshot } from "../src/domain/poll.js";
 import { createLogger } from "../src/logging/index.js";
 import { createParticipantWriter } from "../src/participants/writer.js";
-import type { Database } from "../src/storage/database.js";
-import { migrate } from "../src/storage/migrations/index.js";
 import { createPollStore } from "../src/storage/poll-store.js";
 import { createResultsStore } from "../src/storage/results-store.js";
-import { databaseBackends } from "./storage-kit.js";
+import { databaseBackends, migratedDatabase } from "./storage-kit.js";
 
 const backends = databaseBackends("joins");
 
 describe.each(backends)("join batches on %s", (_name, open) => {
-  let db: Database;
+  const db = migratedDatabase(open);
   const logger = createLogger({ level: "silent" });
-  beforeAll(async () => {
-    db = await open();
-    await migrate(db);
-  }, 60_000);
-  afterAll(async () => {
-    await db?.close();
-  });
 
   async function newPoll() {
     const id = randomUUID();
     const roomCode = `J${id.slice(0, 5).toUpperCase()}`;
-    await createPollStore(db).insertPoll({
+    await createPollStore(db()).insertPoll({
       id,
       roomCode,
       questions: [{ type: "single", text: "?", options: ["a", "b"], allowVoteChange: true }],
@@ -42,7 +33,7 @@ describe.each(backends)("join batches on %s", (_name, open) => {
 
   const writerFor = (cap: number, snapshots: ResultsSnapshot[] = [], batches: number[] = []) =>
     createParticipantWriter({
-      store: createPollStore(db),
+      store: createPollStore(db()),
       results: { committed: (s) => snapshots.push(s) },
       cap,
       logger,
@@ -69,11 +60,11 @@ describe.each(backends)("join batches on %s", (_name, open) => {
     );
 
   async function stored(pollId: string) {
-    const rows = await db.query<{ nickname: string }>(
+    const rows = await db().query<{ nickname: string }>(
       "SELECT nickname FROM participants WHERE poll_id = $1 ORDER BY nickname",
       [pollId],
     );
-    const [poll] = await db.query<{ participant_count: number }>(
+    const [poll] = await db().query<{ participant_count: number }>(
       "SELECT participant_count FROM polls WHERE id = $1",
       [pollId],
     );
@@ -101,10 +92,10 @@ describe.each(backends)("join batches on %s", (_name, open) => {
     const writer = writerFor(100);
     const [first] = await settle([join(writer, poll, "first")]);
     expect(first).toMatchObject({ participants: 1, results: { counts: [0, 0], total: 0 }, seq: 0 });
-    const [participant] = await db.query<{ id: string }>("SELECT id FROM participants WHERE poll_id = $1", [
+    const [participant] = await db().query<{ id: string }>("SELECT id FROM participants WHERE poll_id = $1", [
       poll.id,
     ]);
-    const cast = await createResultsStore(db).castBatch(poll.id, 0, [
+    const cast = await createResultsStore(db()).castBatch(poll.id, 0, [
       {
         pollId: poll.id,
         roomCode: poll.roomCode,
@@ -139,7 +130,7 @@ describe.each(backends)("join batches on %s", (_name, open) => {
 
   it("refuses a whole batch for a deleted poll with POLL_NOT_FOUND", async () => {
     const poll = await newPoll();
-    await createPollStore(db).deletePoll(poll.id);
+    await createPollStore(db()).deletePoll(poll.id);
     const writer = writerFor(10);
     expect(await settle([join(writer, poll, "a"), join(writer, poll, "b")])).toEqual([
       "POLL_NOT_FOUND",

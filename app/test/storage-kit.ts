@@ -2,9 +2,10 @@
  * What the storage tests share: both databases the service runs on, a seeded generator for random batches, the
  * one-by-one reference a batch must equal, and participants added past the join path.
  */
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import { createDatabase, requireServices } from "../../test/services.js";
 import type { Database } from "../src/storage/database.js";
+import { migrate } from "../src/storage/migrations/index.js";
 import { createPgliteDatabase } from "../src/storage/pglite.js";
 import { createPostgresDatabase } from "../src/storage/postgres.js";
 
@@ -20,6 +21,22 @@ export function databaseBackends(prefix: string): Array<[string, () => Promise<D
       async () => createPostgresDatabase({ connectionString: await createDatabase(pgUrl, prefix) }),
     ]);
   return backends;
+}
+
+/** A database from `open`, migrated before the describe block's tests and closed after them. */
+export function migratedDatabase(open: () => Promise<Database>): () => Database {
+  let db: Database | undefined;
+  beforeAll(async () => {
+    db = await open();
+    await migrate(db);
+  }, 60_000);
+  afterAll(async () => {
+    await db?.close();
+  });
+  return () => {
+    if (!db) throw new Error("the database is opened in beforeAll");
+    return db;
+  };
 }
 
 /** Small deterministic generator, so a failure names a seed that reproduces it. */

@@ -5,12 +5,10 @@
  * shown ones with nicknames.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Question } from "../src/domain/questions.js";
-import type { Database } from "../src/storage/database.js";
-import { migrate } from "../src/storage/migrations/index.js";
 import { createPollStore } from "../src/storage/poll-store.js";
-import { databaseBackends, insertParticipants, seededRandom } from "./storage-kit.js";
+import { databaseBackends, insertParticipants, migratedDatabase, seededRandom } from "./storage-kit.js";
 
 const backends = databaseBackends("texts");
 
@@ -26,33 +24,26 @@ interface Reply {
 }
 
 describe.each(backends)("word clouds and open answers on %s", (_name, open) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await open();
-    await migrate(db);
-  }, 60_000);
-  afterAll(async () => {
-    await db?.close();
-  });
+  const db = migratedDatabase(open);
 
   /** A poll whose active question 1 is `question`; participants are named p0, p1, ... */
   async function pollWith(question: Question, people: number) {
     const id = randomUUID();
-    await createPollStore(db).insertPoll({
+    await createPollStore(db()).insertPoll({
       id,
       roomCode: `T${id.slice(0, 5).toUpperCase()}`,
       questions: [{ type: "single", text: "first", options: ["a", "b"], allowVoteChange: false }, question],
       hostTokenHash: "h",
     });
-    await db.query("UPDATE polls SET active_question = 1 WHERE id = $1", [id]);
+    await db().query("UPDATE polls SET active_question = 1 WHERE id = $1", [id]);
     const participants = Array.from({ length: people }, () => randomUUID());
-    await insertParticipants(db, id, participants);
+    await insertParticipants(db(), id, participants);
     return { id, participants };
   }
 
   /** The cast's reply with its results (migration 008) read alongside the outcomes. */
   const call = async (sql: string, params: unknown[]): Promise<Reply> => {
-    const [row] = await db.query<{ reply: unknown }>(sql, params);
+    const [row] = await db().query<{ reply: unknown }>(sql, params);
     const reply = (typeof row?.reply === "string" ? JSON.parse(row.reply) : row?.reply) as Reply & {
       results?: Omit<Reply, "poll">;
     };
@@ -95,7 +86,7 @@ describe.each(backends)("word clouds and open answers on %s", (_name, open) => {
         .sort((a, b) => b.count - a.count || (a.text < b.text ? -1 : 1));
       if (reply.words) expect(reply).toMatchObject({ words: top, answered: submitted.size });
     }
-    const stored = await db.query<{ word: string; count: number }>(
+    const stored = await db().query<{ word: string; count: number }>(
       "SELECT word, count FROM word_counts WHERE poll_id = $1 ORDER BY word",
       [poll.id],
     );
@@ -167,7 +158,7 @@ describe.each(backends)("word clouds and open answers on %s", (_name, open) => {
     const poll = await pollWith({ type: "open", text: "o", moderation: "approve" }, 2);
     const reply = await castOpen(poll.id, [[poll.participants[0] as string, "needs a look"]]);
     expect(reply).toMatchObject({ outcomes: ["created"], shown: 0, answered: 1, answers: [] });
-    const [row] = await db.query<{ status: string }>("SELECT status FROM open_answers WHERE poll_id = $1", [
+    const [row] = await db().query<{ status: string }>("SELECT status FROM open_answers WHERE poll_id = $1", [
       poll.id,
     ]);
     expect(row?.status).toBe("pending");

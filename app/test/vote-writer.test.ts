@@ -4,33 +4,30 @@
  * on PGlite and on PostgreSQL 15. Every outcome, every stored vote, every counter and the snapshot must match.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isAppError } from "../src/domain/errors.js";
 import type { ResultsSnapshot } from "../src/domain/poll.js";
 import { createLogger } from "../src/logging/index.js";
-import type { Database } from "../src/storage/database.js";
-import { migrate } from "../src/storage/migrations/index.js";
 import { createPollStore } from "../src/storage/poll-store.js";
 import { createResultsStore } from "../src/storage/results-store.js";
 import { createVoteWriter } from "../src/votes/writer.js";
-import { answerOneByOne, databaseBackends, insertParticipants, seededRandom } from "./storage-kit.js";
+import {
+  answerOneByOne,
+  databaseBackends,
+  insertParticipants,
+  migratedDatabase,
+  seededRandom,
+} from "./storage-kit.js";
 
 const backends = databaseBackends("writer");
 
 describe.each(backends)("vote batches on %s", (_name, open) => {
-  let db: Database;
+  const db = migratedDatabase(open);
   const logger = createLogger({ level: "silent" });
-  beforeAll(async () => {
-    db = await open();
-    await migrate(db);
-  }, 60_000);
-  afterAll(async () => {
-    await db?.close();
-  });
 
   async function newPoll(options: number, allowVoteChange: boolean, participants: number) {
     const id = randomUUID();
-    await createPollStore(db).insertPoll({
+    await createPollStore(db()).insertPoll({
       id,
       roomCode: `W${id.slice(0, 5).toUpperCase()}`,
       questions: [
@@ -44,19 +41,19 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
       hostTokenHash: randomUUID(),
     });
     const ids: string[] = Array.from({ length: participants }, () => randomUUID());
-    await insertParticipants(db, id, ids);
+    await insertParticipants(db(), id, ids);
     // Bulk-inserted past the join path, so its counter is set here.
-    await db.query("UPDATE polls SET participant_count = $2 WHERE id = $1", [id, participants]);
+    await db().query("UPDATE polls SET participant_count = $2 WHERE id = $1", [id, participants]);
     return { id, roomCode: `W${id.slice(0, 5).toUpperCase()}`, participants: ids };
   }
 
   async function countsOf(pollId: string) {
-    const results = (await createResultsStore(db).snapshot(pollId))?.results;
+    const results = (await createResultsStore(db()).snapshot(pollId))?.results;
     return results && "counts" in results ? results.counts : undefined;
   }
 
   async function storedVotes(pollId: string) {
-    const rows = await db.query<{ participant_id: string; option_position: number }>(
+    const rows = await db().query<{ participant_id: string; option_position: number }>(
       "SELECT participant_id, option_position FROM votes WHERE poll_id = $1",
       [pollId],
     );
@@ -68,7 +65,7 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
     const snapshots: ResultsSnapshot[] = [];
     const batches: number[] = [];
     const writer = createVoteWriter({
-      store: createResultsStore(db),
+      store: createResultsStore(db()),
       results: { committed: (s) => snapshots.push(s) },
       logger,
       windowMs: 50,
@@ -143,13 +140,13 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
 
   it("refuses a batch for a closed or deleted poll without touching the counters", async () => {
     const closed = await newPoll(2, true, 3);
-    await createPollStore(db).setStatus(closed.id, "closed");
+    await createPollStore(db()).setStatus(closed.id, "closed");
     const votes = closed.participants.map((p) => [p, 1] as [string, number]);
     expect((await castBatch(closed, votes)).outcomes).toEqual(["POLL_CLOSED", "POLL_CLOSED", "POLL_CLOSED"]);
     expect(await countsOf(closed.id)).toEqual([0, 0]);
 
     const gone = await newPoll(2, true, 2);
-    await createPollStore(db).deletePoll(gone.id);
+    await createPollStore(db()).deletePoll(gone.id);
     const r = await castBatch(
       gone,
       gone.participants.map((p) => [p, 0] as [string, number]),
@@ -160,7 +157,7 @@ describe.each(backends)("vote batches on %s", (_name, open) => {
   it("keeps counts exact when several writers race on one poll (one per instance)", async () => {
     const poll = await newPoll(3, true, 60);
     const writers = Array.from({ length: 4 }, () =>
-      createVoteWriter({ store: createResultsStore(db), results: { committed() {} }, logger, windowMs: 1 }),
+      createVoteWriter({ store: createResultsStore(db()), results: { committed() {} }, logger, windowMs: 1 }),
     );
     const last = new Map<string, number>();
     const sends: Array<Promise<unknown>> = [];
