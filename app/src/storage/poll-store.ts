@@ -58,9 +58,11 @@ const isUniqueViolation = (err: unknown, constraint: string) =>
     String((err as Error).message).includes(constraint));
 
 /** Polls and participants in SQL shared verbatim by PostgreSQL and PGlite. */
-export function createPollStore(
-  db: Database,
-): PollStore & { rebuildCounts(pollId: string): Promise<number[]> } {
+export function createPollStore(db: Database): PollStore & {
+  rebuildCounts(pollId: string): Promise<number[]>;
+  /** A participant's option in the first question (what databases written before presentations hold). */
+  voteOf(pollId: string, participantId: string): Promise<number | undefined>;
+} {
   return {
     async insertPoll(p: NewPoll) {
       try {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { choiceFields } from "../domain/answers.js";
+import { choiceFields, setBits } from "../domain/answers.js";
 import { AppError } from "../domain/errors.js";
 import { type LiveResults, type PollRecord, type PollView, toView } from "../domain/poll.js";
 import { joinInputSchema, validate } from "../domain/schemas.js";
@@ -64,7 +64,7 @@ export function joinPollUseCase({
   results,
   observer,
 }: {
-  polls: Pick<PollStore, "voteOf" | "answersOf">;
+  polls: Pick<PollStore, "answersOf">;
   participants: ParticipantAdder;
   lookups: Lookups;
   limits: Limits;
@@ -92,11 +92,16 @@ export function joinPollUseCase({
       if (payload.participantToken) {
         // Identity is the participant, not the connection: the same token restores it on any instance.
         const participant = await lookups.participant(poll, payload.participantToken);
-        const [yourVote, answers, live] = await Promise.all([
-          poll.questions[0]?.type === "single" ? polls.voteOf(poll.id, participant.id) : undefined,
+        const [answers, live] = await Promise.all([
           polls.answersOf(poll.id, participant.id),
           results.live(poll),
         ]);
+        // The original contract's field, read from the same answers: the option of a first single-choice question.
+        const first = answers.find((a) => a.questionIndex === 0);
+        const yourVote =
+          poll.questions[0]?.type === "single" && first?.kind === "choice"
+            ? setBits(first.mask)[0]
+            : undefined;
         if (!live) throw new AppError("POLL_NOT_FOUND", "no poll with this room code");
         return {
           participantId: participant.id,

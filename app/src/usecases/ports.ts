@@ -58,7 +58,6 @@ export interface PollStore {
     cap: number,
   ): Promise<{ added: number; snapshot: ResultsSnapshot } | "missing">;
   findParticipantByTokenHash(tokenHash: string): Promise<ParticipantRecord | undefined>;
-  voteOf(pollId: string, participantId: string): Promise<number | undefined>;
   /** Everything a participant answered, by question: choices as a mask, entries, open answers in order. */
   answersOf(pollId: string, participantId: string): Promise<ParticipantAnswers>;
 }
