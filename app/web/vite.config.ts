@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import preact from "@preact/preset-vite";
 import { defineConfig } from "vite";
 import { compression, defineAlgorithm } from "vite-plugin-compression2";
 
@@ -20,6 +21,8 @@ export default defineConfig({
     modulePreload: { polyfill: false },
   },
   plugins: [
+    // Preact's JSX, and hot reload that keeps component state for `npm run dev` (prefresh).
+    preact({ prerender: { enabled: false } }),
     compression({
       algorithms: [defineAlgorithm("gzip", { level: 9 }), defineAlgorithm("brotliCompress")],
       include: /\.(html|js|css|svg|json)$/,

@@ -1,21 +1,8 @@
 import { z } from "zod";
 import { AppError } from "./errors.js";
+import { LIMITS } from "./limits.js";
 
-export const LIMITS = {
-  questionMax: 300,
-  optionMax: 100,
-  optionsMin: 2,
-  optionsMax: 10,
-  nicknameMaxGraphemes: 32,
-  nicknameMaxCodeUnits: 128,
-  questionsMax: 50,
-  ratingMaxTop: 10,
-  wordMax: 40,
-  wordEntriesMax: 5,
-  wordEntriesDefault: 3,
-  openAnswerMax: 280,
-  openAnswersPerParticipant: 3,
-} as const;
+export { LIMITS };
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 // Printable ASCII is one grapheme per character; segmenting is the costliest step of validating a join.

@@ -1,0 +1,357 @@
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import QRCode from "qrcode";
+import { ErrorText, LanguageSwitch, StatusBanner } from "../components/Chrome.js";
+import { Results, summarise } from "../components/Results.js";
+import { t } from "../i18n/index.js";
+import { createAnnouncer } from "../lib/announce.js";
+import { ApiError, api } from "../lib/api.js";
+import { errorMessage } from "../lib/errors.js";
+import { type LiveResults, newerResults, type PollView } from "../lib/model.js";
+import { connect, request, type ZephyrSocket } from "../lib/socket.js";
+import { adoptPresenterLink, presenterLink, readToken } from "../lib/tokens.js";
+
+type Phase = "loading" | "ready" | "noToken" | "notFound" | "deleted";
+type Ack = { ok: true; data: unknown } | { ok: false; error: { code: string; message: string } };
+
+/**
+ * /p/ROOM on a projector: how to join (address, room code, QR code) always in view, the active question's live
+ * results, and the presenter's controls. Host actions go over the host screen's socket (HTTP for close, reopen and
+ * export, which have no socket event); the host token comes from this browser's storage, or a presenter link.
+ */
+export default function PresenterPage({ roomCode }: { roomCode: string }) {
+  const token = useMemo(() => {
+    adoptPresenterLink(roomCode);
+    return readToken("host", roomCode);
+  }, [roomCode]);
+  const [phase, setPhase] = useState<Phase>(token ? "loading" : "noToken");
+  const [poll, setPoll] = useState<PollView>();
+  const [results, setResults] = useState<Record<number, LiveResults>>({});
+  const [connected, setConnected] = useState(true);
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const socketRef = useRef<ZephyrSocket>();
+  const live = useRef<HTMLDivElement>(null);
+  const announcer = useMemo(() => createAnnouncer(() => live.current), []);
+
+  useEffect(() => {
+    document.title = `${roomCode} · ${t("app.name")}`;
+  });
+
+  useEffect(() => {
+    if (!token) return;
+    const socket = connect();
+    socketRef.current = socket;
+    socket.on("connect", async () => {
+      setConnected(true);
+      const res = await request(socket, "host-join", { roomCode, hostToken: token });
+      if (res.ok) {
+        setPoll(res.data.poll);
+        setResults((held) => newerResults(held, res.data.results));
+        setPhase("ready");
+      } else if (res.error.code === "POLL_NOT_FOUND") setPhase("notFound");
+      else if (res.error.code === "FORBIDDEN" || res.error.code === "UNAUTHORIZED") setPhase("noToken");
+      else setError(errorMessage(res.error));
+    });
+    socket.on("disconnect", () => setConnected(false));
+    socket.on("vote-update", (update) => setResults((held) => newerResults(held, update)));
+    socket.on("poll-state", ({ status, activeQuestion }) => {
+      if (status === "deleted") return setPhase("deleted");
+      setPoll((p) => (p ? { ...p, status, activeQuestion: activeQuestion ?? p.activeQuestion } : p));
+    });
+    return () => {
+      announcer.stop();
+      socket.disconnect();
+    };
+  }, [roomCode, token]);
+
+  const question = poll?.questions[poll.activeQuestion];
+  const current = question ? results[question.index] : undefined;
+  useEffect(() => {
+    if (question && current) announcer.say(summarise(question, current));
+  }, [question, current]);
+
+  /** Runs one host action, showing its error; the screen itself follows the events every host screen gets. */
+  async function act(action: () => Promise<Ack>, apply: (data: never) => void = () => {}) {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const res = await action();
+      if (res.ok) apply(res.data as never);
+      else setError(errorMessage(res.error));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const http = async (call: () => Promise<unknown>): Promise<Ack> => {
+    try {
+      return { ok: true, data: await call() };
+    } catch (err) {
+      return { ok: false, error: err instanceof ApiError ? err : { code: "INTERNAL", message: String(err) } };
+    }
+  };
+
+  if (phase !== "ready" || !poll || !question || !token) {
+    return (
+      <main id="main" class="presenter-message">
+        <StatusBanner text={connected ? undefined : t("status.reconnecting")} />
+        <h1>{roomCode}</h1>
+        {phase === "loading" && <p>{t("status.loading")}</p>}
+        {phase === "noToken" && (
+          <p>
+            {t("presenter.noToken", { room: roomCode })}{" "}
+            <a href={`/j/${roomCode}`}>{t("presenter.openAudience")}</a>
+          </p>
+        )}
+        {phase === "notFound" && <p>{t("audience.notFound", { room: roomCode })}</p>}
+        {phase === "deleted" && <p>{t("presenter.deleted")}</p>}
+        <ErrorText text={error} />
+      </main>
+    );
+  }
+
+  const socket = socketRef.current as ZephyrSocket;
+  const q = { hostToken: token, questionIndex: question.index };
+  const applyPollAndResults = (data: { poll: PollView; results: LiveResults }) => {
+    setPoll(data.poll);
+    setResults((held) => newerResults(held, data.results));
+  };
+  const applyResults = (data: LiveResults) => setResults((held) => newerResults(held, data));
+  const applyModeration = (data: { results: LiveResults }) => applyResults(data.results);
+  const applyStatus = (p: PollView) => setPoll((held) => (held ? { ...held, status: p.status } : held));
+  const hidden = current?.hidden ?? false;
+  const closed = poll.status === "closed";
+
+  return (
+    <div class="presenter">
+      <StatusBanner text={connected ? undefined : t("status.reconnecting")} />
+      <main id="main" class="stage">
+        {poll.title && <p class="poll-title">{poll.title}</p>}
+        <p class="muted">
+          {t("presenter.questionOf", { n: question.index + 1, count: poll.questions.length })}
+        </p>
+        <h1 class="question-text">{question.text}</h1>
+        {closed && <p class="notice">{t("presenter.closed")}</p>}
+        {hidden && <p class="notice">{t("presenter.hiddenNote")}</p>}
+        <Results question={question} results={current} />
+        {question.type === "open" && current && (
+          <Moderation
+            results={current}
+            moderated={question.moderation === "approve"}
+            busy={busy}
+            onApprove={(answerId) =>
+              act(() => request(socket, "host-approve-answer", { ...q, answerId }), applyModeration)
+            }
+            onRemove={(answerId) =>
+              act(() => request(socket, "host-remove-answer", { ...q, answerId }), applyModeration)
+            }
+          />
+        )}
+        <ErrorText text={error} />
+      </main>
+      <aside class="join-panel" aria-label={t("presenter.joinAt")}>
+        <JoinInfo roomCode={roomCode} />
+        <p class="counts">
+          {t("presenter.participants", { joined: current?.participants ?? 0, online: current?.online ?? 0 })}
+        </p>
+        <LanguageSwitch />
+      </aside>
+      <nav class="controls" aria-label={t("presenter.controls")}>
+        <button
+          type="button"
+          disabled={busy || question.index === 0}
+          onClick={() =>
+            act(
+              () => request(socket, "host-activate", { ...q, questionIndex: question.index - 1 }),
+              applyPollAndResults,
+            )
+          }
+        >
+          {t("presenter.previous")}
+        </button>
+        <button
+          type="button"
+          disabled={busy || question.index >= poll.questions.length - 1}
+          onClick={() =>
+            act(
+              () => request(socket, "host-activate", { ...q, questionIndex: question.index + 1 }),
+              applyPollAndResults,
+            )
+          }
+        >
+          {t("presenter.next")}
+        </button>
+        <button
+          type="button"
+          disabled={busy}
+          onClick={() =>
+            act(() => request(socket, hidden ? "host-reveal-results" : "host-hide-results", q), applyResults)
+          }
+        >
+          {hidden ? t("presenter.show") : t("presenter.hide")}
+        </button>
+        <button
+          type="button"
+          disabled={busy}
+          onClick={() =>
+            act(
+              () => http(() => (closed ? api.reopen(roomCode, token) : api.close(roomCode, token))),
+              applyStatus,
+            )
+          }
+        >
+          {closed ? t("presenter.reopen") : t("presenter.close")}
+        </button>
+        <button
+          type="button"
+          disabled={busy}
+          onClick={() => act(() => http(() => download(roomCode, token)))}
+        >
+          {t("presenter.export")}
+        </button>
+        <FullScreenButton />
+        <CopyLink roomCode={roomCode} token={token} />
+      </nav>
+      <div ref={live} class="visually-hidden" aria-live="polite" />
+    </div>
+  );
+}
+
+async function download(roomCode: string, token: string): Promise<void> {
+  const blob = await api.exportCsv(roomCode, token);
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = `zephyr-${roomCode}.csv`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function JoinInfo({ roomCode }: { roomCode: string }) {
+  const url = `${location.origin}/j/${roomCode}`;
+  const [qr, setQr] = useState<string>();
+  useEffect(() => {
+    // Dark on light whatever the theme: that is what phone cameras read best.
+    QRCode.toString(url, { type: "svg", margin: 2, errorCorrectionLevel: "M" }).then(
+      (svg) => setQr(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`),
+      () => setQr(undefined),
+    );
+  }, [url]);
+  return (
+    <div class="join-info">
+      <p class="join-label">{t("presenter.joinAt")}</p>
+      <p class="join-url">
+        {location.host}/j/{roomCode}
+      </p>
+      <p class="join-label">{t("presenter.roomCode")}</p>
+      <p class="room-code">{roomCode}</p>
+      {qr && <img class="qr" src={qr} alt={t("presenter.qr")} width={240} height={240} />}
+    </div>
+  );
+}
+
+function Moderation(p: {
+  results: LiveResults;
+  moderated: boolean;
+  busy: boolean;
+  onApprove: (id: string) => void;
+  onRemove: (id: string) => void;
+}) {
+  const pending = p.results.pending ?? [];
+  const shown = p.results.answers ?? [];
+  return (
+    <section class="moderation" aria-labelledby="moderation-heading">
+      <h2 id="moderation-heading">{t("presenter.pending")}</h2>
+      {p.moderated && pending.length === 0 && <p class="muted">{t("presenter.noPending")}</p>}
+      <ul class="moderation-list">
+        {[...pending, ...shown].map((a) => (
+          <li key={a.id} class={pending.includes(a) ? "pending" : "shown"}>
+            <span id={`answer-${a.id}`} class="answer-text">
+              {a.text}
+            </span>{" "}
+            <span class="by">{t("results.by", { nickname: a.nickname })}</span>
+            {pending.includes(a) && (
+              <button
+                type="button"
+                disabled={p.busy}
+                aria-describedby={`answer-${a.id}`}
+                onClick={() => p.onApprove(a.id)}
+              >
+                {t("presenter.approve")}
+              </button>
+            )}
+            <button
+              type="button"
+              class="danger"
+              disabled={p.busy}
+              aria-describedby={`answer-${a.id}`}
+              onClick={() => p.onRemove(a.id)}
+            >
+              {t("presenter.remove")}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function FullScreenButton() {
+  const [full, setFull] = useState(Boolean(document.fullscreenElement));
+  useEffect(() => {
+    const onChange = () => setFull(Boolean(document.fullscreenElement));
+    document.addEventListener("fullscreenchange", onChange);
+    return () => document.removeEventListener("fullscreenchange", onChange);
+  }, []);
+  if (!document.fullscreenEnabled) return null;
+  return (
+    <button
+      type="button"
+      onClick={() =>
+        (full ? document.exitFullscreen() : document.documentElement.requestFullscreen()).catch(
+          () => undefined,
+        )
+      }
+    >
+      {full ? t("presenter.exitFullscreen") : t("presenter.fullscreen")}
+    </button>
+  );
+}
+
+/** The presenter link holds the host token in its fragment: copied to the clipboard, never shown on the projector. */
+function CopyLink({ roomCode, token }: { roomCode: string; token: string }) {
+  const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
+  const link = presenterLink(roomCode, token);
+  return (
+    <>
+      <button
+        type="button"
+        onClick={() =>
+          // No clipboard on a plain-http address other than localhost: fall back to a field to copy from.
+          (navigator.clipboard?.writeText(link) ?? Promise.reject(new Error("no clipboard"))).then(
+            () => setState("copied"),
+            () => setState("failed"),
+          )
+        }
+      >
+        {t("presenter.copyLink")}
+      </button>
+      <span role="status" class="copy-status">
+        {state === "copied" && t("presenter.copied")}
+        {state === "failed" && (
+          <>
+            {t("presenter.copyFailed")}{" "}
+            <input
+              readOnly
+              aria-label={t("presenter.link")}
+              value={link}
+              onFocus={(e) => e.currentTarget.select()}
+            />
+          </>
+        )}
+      </span>
+    </>
+  );
+}
