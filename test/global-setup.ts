@@ -17,19 +17,38 @@ declare module "vitest" {
   }
 }
 
+interface Services {
+  pg?: PostgresServer;
+  redis?: RedisServer;
+}
+
+/**
+ * Vitest calls a global setup once per project (and once for the root): the build and the services are made once
+ * per run and shared, torn down when the last caller's teardown runs.
+ */
+const shared = globalThis as { zephyrServices?: Promise<Services>; zephyrServiceUsers?: number };
+
+async function startServices(): Promise<Services> {
+  execFileSync("npm", ["run", "--silent", "build"], { stdio: "inherit" });
+  return {
+    pg: postgresAvailable() ? await startPostgres() : undefined,
+    redis: redisAvailable() ? await startRedis() : undefined,
+  };
+}
+
 /**
  * One PostgreSQL and one Redis shared by the suites that only read and write (each test uses its own polls),
  * and one compiled build so process-level tests run exactly what `npm start` runs.
  */
 export default async function setup(project: TestProject) {
-  execFileSync("npm", ["run", "--silent", "build"], { stdio: "inherit" });
-  let pg: PostgresServer | undefined;
-  let redis: RedisServer | undefined;
-  if (postgresAvailable()) pg = await startPostgres();
-  if (redisAvailable()) redis = await startRedis();
+  shared.zephyrServices ??= startServices();
+  shared.zephyrServiceUsers = (shared.zephyrServiceUsers ?? 0) + 1;
+  const { pg, redis } = await shared.zephyrServices;
   project.provide("postgresUrl", pg?.url ?? null);
   project.provide("redisUrl", redis?.url ?? null);
   return async () => {
+    shared.zephyrServiceUsers = (shared.zephyrServiceUsers ?? 1) - 1;
+    if (shared.zephyrServiceUsers > 0) return;
     await redis?.destroy();
     await pg?.destroy();
   };

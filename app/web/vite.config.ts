@@ -19,6 +19,8 @@ export default defineConfig({
     // Inline nothing: the Content-Security-Policy allows scripts, styles and images from the origin only.
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
+    // .vite/manifest.json: which chunks each page loads, read by the size-budget test (web-budgets.test.ts).
+    manifest: true,
   },
   plugins: [
     // Preact's JSX, and hot reload that keeps component state for `npm run dev` (prefresh).

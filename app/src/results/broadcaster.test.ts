@@ -33,6 +33,24 @@ describe("broadcaster (leading + trailing edge throttle)", () => {
     b.close();
   });
 
+  it("sends joins (same version, more participants) as a host-only update, and never fewer participants", () => {
+    vi.useFakeTimers();
+    const emitted: Array<[number, number, boolean]> = [];
+    const b = createBroadcaster({
+      intervalMs: 100,
+      emit: (s, _online, _oldest, changed) => emitted.push([s.seq, s.participants, changed]),
+    });
+    b.offer(snap(4));
+    for (let p = 2; p <= 30; p++) b.offer({ ...snap(4), participants: p });
+    b.offer({ ...snap(4), participants: 12 });
+    vi.advanceTimersByTime(150);
+    expect(emitted).toEqual([
+      [4, 1, true],
+      [4, 30, false],
+    ]);
+    b.close();
+  });
+
   it("never emits an older seq than one already emitted or pending", () => {
     vi.useFakeTimers();
     const emitted: number[] = [];

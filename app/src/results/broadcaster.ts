@@ -1,7 +1,10 @@
 import type { ResultsSnapshot } from "../domain/poll.js";
 
 export interface Broadcaster {
-  /** A snapshot from any source (local commit, another instance, a join, a resync). Older ones are ignored. */
+  /**
+   * A snapshot from any source (local commit, another instance, a join, a resync). Older ones are ignored; one of
+   * the same version with more participants (a join) goes to host screens like an online change.
+   */
   offer(snapshot: ResultsSnapshot): void;
   /** The room's connected-participant count changed; goes out with the newest known snapshot. */
   setOnline(pollId: string, online: number): void;
@@ -30,6 +33,8 @@ interface RoomState {
   current?: QuestionState;
   online: number;
   emittedOnline: number;
+  /** Joins add participants without a new results version: they go out like an online change. */
+  emittedParticipants: number;
   lastEmitAt: number;
   timer?: NodeJS.Timeout;
 }
@@ -54,14 +59,17 @@ export function createBroadcaster({
   const stateOf = (pollId: string) => {
     let st = rooms.get(pollId);
     if (!st) {
-      st = { questions: new Map(), online: 0, emittedOnline: 0, lastEmitAt: 0 };
+      st = { questions: new Map(), online: 0, emittedOnline: 0, emittedParticipants: 0, lastEmitAt: 0 };
       rooms.set(pollId, st);
     }
     return st;
   };
   const unsent = (q: QuestionState) => q.latest.seq > q.emittedSeq;
   const changed = (st: RoomState) =>
-    st.current !== undefined && (st.online !== st.emittedOnline || [...st.questions.values()].some(unsent));
+    st.current !== undefined &&
+    (st.online !== st.emittedOnline ||
+      st.current.latest.participants > st.emittedParticipants ||
+      [...st.questions.values()].some(unsent));
 
   const flush = (pollId: string) => {
     const st = rooms.get(pollId);
@@ -70,6 +78,7 @@ export function createBroadcaster({
     if (!changed(st)) return;
     const due = [...st.questions.values()].filter(unsent).sort((a, b) => a.latest.seq - b.latest.seq);
     st.emittedOnline = st.online;
+    st.emittedParticipants = Math.max(st.emittedParticipants, st.current?.latest.participants ?? 0);
     st.lastEmitAt = Date.now();
     if (due.length === 0 && st.current) {
       emit(st.current.latest, st.online, undefined, false);
@@ -101,7 +110,12 @@ export function createBroadcaster({
     offer(snapshot) {
       const st = stateOf(snapshot.pollId);
       let q = st.questions.get(snapshot.questionIndex);
-      if (q && snapshot.seq <= Math.max(q.emittedSeq, q.latest.seq)) return;
+      if (
+        q &&
+        (snapshot.seq < q.latest.seq ||
+          (snapshot.seq === q.latest.seq && snapshot.participants <= q.latest.participants))
+      )
+        return;
       if (q) q.latest = snapshot;
       else {
         q = { latest: snapshot, emittedSeq: -1 };

@@ -1,11 +1,10 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { io as ioClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse } from "yaml";
+import { type Nginx, nginx, startNginx } from "../../../test/nginx.js";
 import { REPO_ROOT } from "../../../test/paths.js";
 import {
   createDatabase,
@@ -15,7 +14,6 @@ import {
   startRedis,
 } from "../../../test/services.js";
 import { type Client, call } from "../../../test/sockets.js";
-import { requireTool } from "../../../test/tools.js";
 import { spawnZephyr, waitFor, type ZephyrProcess } from "../../../test/zephyr.js";
 import { loadConfig } from "../../src/config/index.js";
 import type { LiveResults } from "../../src/transports/socket/contract.js";
@@ -29,11 +27,9 @@ import { interpolateAll, type Json } from "./support.js";
  */
 
 const servicesOk = requireServices("postgres", "redis");
-const nginx = requireTool("nginx", ["/usr/sbin/nginx"], "installed by .ci/setup.d/10-apt.sh");
 const pgUrl = inject("postgresUrl");
 const CONF = resolve(REPO_ROOT, "app/deploy/nginx.conf");
 const committed = readFileSync(CONF, "utf8");
-const isRoot = process.getuid?.() === 0;
 
 const SERVER_LINE = /^(\s*)server\s+(\S+):(\d+)(.*);\s*$/;
 const LISTEN_LINE = /^(\s*)listen\s+(\S+);\s*$/;
@@ -51,55 +47,6 @@ function testCopy(text: string, backends: number[], port: number): string {
       return line;
     })
     .join("\n");
-}
-
-interface Nginx {
-  url: string;
-  port: number;
-  dir: string;
-  child: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-function nginxArgs(dir: string): string[] {
-  // Global directives the image's command line supplies (daemon) or that must stay in the temp dir (pid).
-  return ["-p", `${dir}/`, "-c", join(dir, "nginx.conf"), "-g", `daemon off; pid ${join(dir, "nginx.pid")};`];
-}
-
-async function startNginx(conf: string): Promise<Nginx> {
-  const dir = mkdtempSync(join(tmpdir(), "zephyr-nginx-"));
-  // As root (CI) nginx workers drop to the unprivileged default user, which must reach the temp directories.
-  if (isRoot) chmodSync(dir, 0o755);
-  const port = Number(/listen 127\.0\.0\.1:(\d+);/.exec(conf)?.[1]);
-  writeFileSync(join(dir, "nginx.conf"), conf);
-  // stdout/stderr go to a file: nginx opens /dev/stdout for its access log, which fails on the socket pairs
-  // Node uses for piped stdio (in a container it is a pipe or a file).
-  const logFile = join(dir, "output.log");
-  const fd = openSync(logFile, "a");
-  const output = () => readFileSync(logFile, "utf8");
-  const check = spawnSync(nginx as string, ["-t", ...nginxArgs(dir)], { stdio: ["ignore", fd, fd] });
-  if (check.status !== 0) throw new Error(`nginx -t failed:\n${output()}`);
-  const child = spawn(nginx as string, nginxArgs(dir), { stdio: ["ignore", fd, fd] });
-  closeSync(fd);
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/api/health/live`)).status === 200, {
-    what: `nginx on ${port}\n${output()}`,
-  });
-  return {
-    url,
-    port,
-    dir,
-    child,
-    output,
-    async stop() {
-      // Fast shutdown: a graceful one (SIGQUIT) would wait for proxied long-polls and WebSockets to end.
-      if (child.exitCode === null) child.kill("SIGTERM");
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 type Sock = Client & { updates: LiveResults[]; polls: number; disconnects: string[]; agent: Agent };
