@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Debian packages for the real services the tests start themselves (PostgreSQL 15, Redis, Prometheus, nginx).
+# Debian packages for the real services the tests start themselves (PostgreSQL 15, Redis, Prometheus, nginx), and
+# Chromium for the browser tests (driven by playwright-core from npm; browser downloads cannot happen here).
 set -euo pipefail
-packages=(postgresql-15 redis-server prometheus nginx-light)
+packages=(postgresql-15 redis-server prometheus nginx-light chromium fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

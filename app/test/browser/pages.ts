@@ -22,6 +22,15 @@ export type AnswerSpec =
 
 /** Fills the create page and submits it; resolves with the room code once the presenter view shows it. */
 export async function createPollInUi(page: Page, base: string, title: string, questions: QuestionSpec[]) {
+  await fillCreateForm(page, base, title, questions);
+  await page.getByRole("button", { name: "Create poll" }).click();
+  await page.waitForURL(/\/p\/[A-Z0-9]{6}$/);
+  await page.getByRole("img", { name: "QR code to join" }).waitFor();
+  return page.url().slice(-6);
+}
+
+/** Opens the create page and fills in the title and every question with its settings. */
+export async function fillCreateForm(page: Page, base: string, title: string, questions: QuestionSpec[]) {
   await page.goto(`${base}/`);
   await page.getByLabel("Title", { exact: true }).fill(title);
   for (const [i, q] of questions.entries()) {
@@ -51,10 +60,6 @@ export async function createPollInUi(page: Page, base: string, title: string, qu
     }
     if (q.type === "open" && q.moderation === "approve") await group.getByLabel("Approve answers").check();
   }
-  await page.getByRole("button", { name: "Create poll" }).click();
-  await page.waitForURL(/\/p\/[A-Z0-9]{6}$/);
-  await page.getByRole("img", { name: "QR code to join" }).waitFor();
-  return page.url().slice(-6);
 }
 
 /** Opens /j/ROOM and joins with a nickname; resolves once the first question shows. */
