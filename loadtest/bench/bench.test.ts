@@ -29,7 +29,7 @@ describe.runIf(ready)("benchmark harness (--quick)", () => {
       const r = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
       expect(r.meta.mode).toMatch(/^quick/);
       expect(r.meta.machine.nproc).toBeGreaterThan(0);
-      for (const s of ["http", "votes", "answers", "fanout", "connections", "joinStorm"])
+      for (const s of ["http", "votes", "answers", "fanout", "connections", "joinStorm", "pages"])
         expect(r[s]?.error, s).toBeUndefined();
       expect(r.http.zephyr.reqPerSec).toBeGreaterThan(0);
       expect(r.http.bareHono.reqPerSec).toBeGreaterThan(0);
@@ -53,6 +53,8 @@ describe.runIf(ready)("benchmark harness (--quick)", () => {
       expect(r.joinStorm.bareSocketIo.joined).toBe(r.joinStorm.clients);
       expect(r.joinStorm.zephyr.joinAck.count).toBe(r.joinStorm.clients);
       expect(r.joinStorm.ratio).toBeGreaterThan(0);
+      expect(r.pages.audience.performance).toBeGreaterThan(0);
+      expect(r.pages.join.metrics.fcpMs).toBeGreaterThan(0);
       expect(r.joinStorm.perJoin.database.tup_inserted).toBeGreaterThan(0);
       const md = readFileSync(join(out, "REPORT.md"), "utf8");
       for (const h of [
@@ -63,6 +65,7 @@ describe.runIf(ready)("benchmark harness (--quick)", () => {
         "### Single vote",
         "## Connections",
         "## Join storm",
+        "## Pages",
         "## Targets",
       ])
         expect(md).toContain(h);

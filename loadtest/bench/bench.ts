@@ -12,6 +12,7 @@ import { benchConnections } from "./scenarios/connections.js";
 import { benchFanout } from "./scenarios/fanout.js";
 import { benchHttp } from "./scenarios/http.js";
 import { benchJoinStorm } from "./scenarios/join-storm.js";
+import { benchPages } from "./scenarios/pages.js";
 import { benchVotes } from "./scenarios/votes.js";
 import { postgresVersion, startServices } from "./services.js";
 
@@ -28,6 +29,7 @@ const sections: Array<[string, () => Promise<unknown>]> = [
   ["fanout", benchFanout],
   ["connections", benchConnections],
   ["joinStorm", benchJoinStorm],
+  ["pages", benchPages],
 ];
 
 async function main() {

@@ -337,6 +337,31 @@ export function renderReport(r: Any): string {
     });
   }
 
+  const pg = r.pages;
+  out.push("## Pages: Lighthouse performance, mobile", "");
+  if (pg?.error) out.push("```", pg.error, "```", "");
+  else if (pg) {
+    const row = (name: string, x: Any) =>
+      `| ${name} | ${x.performance} | ${x.scores.join(", ")} | ${x.metrics.fcpMs} | ${x.metrics.lcpMs} | ${x.metrics.tbtMs} | ${x.metrics.cls} | ${x.metrics.speedIndexMs} |`;
+    out.push(
+      `Lighthouse (npm) on Debian's Chromium in its default mobile emulation (simulated slow 4G, 4× CPU slowdown), a fresh browser per run, ${pg.runs} run(s) per page against one compiled instance (${pg.date ?? m.date}); the table shows the median run. The baseline is /join, the smallest page (shell and entry chunk, no socket).`,
+      "",
+      "| Page | score | runs | FCP ms | LCP ms | TBT ms | CLS | Speed Index ms |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- |",
+      row("audience /j/:roomCode", pg.audience),
+      row("baseline /join", pg.join),
+      "",
+    );
+    t.push({
+      section: "Pages",
+      what: "Lighthouse performance, audience page, mobile",
+      target: "≥ 90",
+      measured: `${pg.audience.performance} (baseline /join ${pg.join.performance})`,
+      met: pg.audience.performance >= 90,
+      explain: `LCP ${pg.audience.metrics.lcpMs} ms, TBT ${pg.audience.metrics.tbtMs} ms (baseline LCP ${pg.join.metrics.lcpMs} ms)`,
+    });
+  }
+
   out.push("## Targets", "", "| Section | Figure | Target | Measured | |", "| --- | --- | --- | --- | --- |");
   for (const x of t)
     out.push(`| ${x.section} | ${x.what} | ${x.target} | ${x.measured} | ${x.met ? "met" : "**MISSED**"} |`);

@@ -1,5 +1,14 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import {
+  appendFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, posix, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -24,11 +33,19 @@ const chain: typeof stages = [];
 for (let s = byName.get("dev"); s; s = byName.get(s.base)) chain.unshift(s);
 const skaffold = readYaml("skaffold.yaml");
 const devProfile = (skaffold.profiles as Json[]).find((p) => p.name === "dev") as Json;
-const syncRule = devProfile.build.artifacts[0].sync.manual[0] as {
+const syncRules = devProfile.build.artifacts[0].sync.manual as Array<{
   src: string;
   dest: string;
   strip?: string;
-};
+}>;
+
+/** Where skaffold's sync puts an edited repo file in the container: the first rule whose glob base holds it. */
+function syncedPath(rel: string): string {
+  const rule = syncRules.find((r) => rel.startsWith(r.src.replace(/\*\*$/, "")));
+  if (!rule) throw new Error(`no sync rule for ${rel}`);
+  const stripped = rule.strip && rel.startsWith(rule.strip) ? rel.slice(rule.strip.length) : rel;
+  return posix.join(rule.dest, stripped);
+}
 
 const root = mkdtempSync(join(tmpdir(), "zephyr-dev-image-"));
 let workdir = "/";
@@ -98,16 +115,34 @@ describe("dev image: synced sources are recompiled and the server restarted", ()
     expect(out).toContain("Found 0 errors");
 
     // What skaffold's sync rule does with an edited app/src/main.ts: the same path under its dest.
-    const rel = "app/src/main.ts";
-    const stripped =
-      syncRule.strip && rel.startsWith(syncRule.strip) ? rel.slice(syncRule.strip.length) : rel;
     const marker = `hot-reload-${Date.now().toString(36)}`;
-    appendFileSync(local(posix.join(syncRule.dest, stripped)), `\nconsole.log("${marker}");\n`);
+    appendFileSync(local(syncedPath("app/src/main.ts")), `\nconsole.log("${marker}");\n`);
     await waitFor(async () => out.includes(marker), {
       timeoutMs: 60_000,
       what: "a restart running the edited file",
     });
     expect(out).toMatch(/Restarting/);
     await waitFor(live, { timeoutMs: 60_000, what: "dev server after the restart" });
+
+    // An edited page source: vite build --watch rebuilds the pages, and the next load of the page shows the edit.
+    const restarts = out.split("Restarting").length;
+    const catalogue = local(syncedPath("app/web/src/i18n/en.ts"));
+    const pageMarker = `page-reload-${Date.now().toString(36)}`;
+    writeFileSync(
+      catalogue,
+      readFileSync(catalogue, "utf8").replace("Live polls for talks, classes and meetings", pageMarker),
+    );
+    await waitFor(
+      async () => {
+        const html = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+        const entry = /src="(\/assets\/index-[^"]+\.js)"/.exec(html)?.[1];
+        return (
+          entry !== undefined &&
+          (await (await fetch(`http://127.0.0.1:${port}${entry}`)).text()).includes(pageMarker)
+        );
+      },
+      { timeoutMs: 60_000, what: "the page rebuilt with the edit" },
+    );
+    expect(out.split("Restarting").length, "a page edit does not restart the server").toBe(restarts);
   }, 240_000);
 });
