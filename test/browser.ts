@@ -1,21 +1,23 @@
 import { createRequire } from "node:module";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { requireTool } from "./tools.js";
+import { findTool, requireTool } from "./tools.js";
+
+const CANDIDATES = ["/usr/bin/chromium"];
 
 /**
  * Debian's Chromium (installed by .ci/setup.d/10-apt.sh) driven by playwright-core: the driver library without
- * the browser downloads, which cannot happen here. `undefined` after the kit's skip-or-fail when it is missing.
+ * the browser downloads, which cannot happen here. Its path, or `undefined` after the kit's skip-or-fail.
  */
-export const CHROMIUM = requireTool(
-  "chromium",
-  ["/usr/bin/chromium"],
-  "installed by .ci/setup.d/10-apt.sh (apt-get install chromium)",
-);
+export const requireChromium = () =>
+  requireTool("chromium", CANDIDATES, "installed by .ci/setup.d/10-apt.sh (apt-get install chromium)");
+
+/** Where Chromium is, without skipping or failing (for callers that report a missing browser themselves). */
+export const chromiumPath = () => findTool("chromium", CANDIDATES);
 
 /** Headless Chromium; no sandbox because CI runs as root, where Chromium refuses its sandbox. */
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: chromiumPath(),
     args: ["--no-sandbox", "--disable-dev-shm-usage"],
   });
 }

@@ -1,6 +1,6 @@
 import * as chromeLauncher from "chrome-launcher";
 import lighthouse from "lighthouse";
-import { CHROMIUM } from "./browser.js";
+import { chromiumPath } from "./browser.js";
 
 export interface PageAudit {
   url: string;
@@ -21,7 +21,7 @@ export async function auditPage(
   categories: Array<"accessibility" | "performance"> = ["accessibility", "performance"],
 ): Promise<PageAudit> {
   const chrome = await chromeLauncher.launch({
-    chromePath: CHROMIUM,
+    chromePath: chromiumPath(),
     chromeFlags: ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage"],
   });
   try {

@@ -2,11 +2,13 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { requireTool } from "./tools.js";
+import { findTool, requireTool } from "./tools.js";
 import { waitFor } from "./zephyr.js";
 
 /** Debian's nginx (.ci/setup.d/10-apt.sh), or undefined after the kit's skip-or-fail. */
-export const nginx = requireTool("nginx", ["/usr/sbin/nginx"], "installed by .ci/setup.d/10-apt.sh");
+export const requireNginx = () =>
+  requireTool("nginx", ["/usr/sbin/nginx"], "installed by .ci/setup.d/10-apt.sh");
+const nginxPath = () => findTool("nginx", ["/usr/sbin/nginx"]) as string;
 const isRoot = process.getuid?.() === 0;
 
 export interface Nginx {
@@ -35,9 +37,9 @@ export async function startNginx(conf: string): Promise<Nginx> {
   const logFile = join(dir, "output.log");
   const fd = openSync(logFile, "a");
   const output = () => readFileSync(logFile, "utf8");
-  const check = spawnSync(nginx as string, ["-t", ...nginxArgs(dir)], { stdio: ["ignore", fd, fd] });
+  const check = spawnSync(nginxPath(), ["-t", ...nginxArgs(dir)], { stdio: ["ignore", fd, fd] });
   if (check.status !== 0) throw new Error(`nginx -t failed:\n${output()}`);
-  const child = spawn(nginx as string, nginxArgs(dir), { stdio: ["ignore", fd, fd] });
+  const child = spawn(nginxPath(), nginxArgs(dir), { stdio: ["ignore", fd, fd] });
   closeSync(fd);
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const url = `http://127.0.0.1:${port}`;

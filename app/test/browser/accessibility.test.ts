@@ -8,12 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   axeViolations,
   type Browser,
-  CHROMIUM,
   describeViolations,
   launchBrowser,
   type Page,
   PROJECTOR,
   phoneContext,
+  requireChromium,
   watchProblems,
 } from "../../../test/browser.js";
 import { api, type RunningZephyr, startZephyr } from "../../../test/zephyr.js";
@@ -54,7 +54,7 @@ async function tabTo(page: Page, target: Locator, max = 60) {
   throw new Error(`Tab never reached ${target}`);
 }
 
-describe.runIf(CHROMIUM)("the pages are accessible", () => {
+describe.runIf(requireChromium())("the pages are accessible", () => {
   let z: RunningZephyr;
   let browser: Browser;
   beforeAll(async () => {

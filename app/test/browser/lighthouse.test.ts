@@ -4,11 +4,11 @@
  * reported there, never gated here.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHROMIUM } from "../../../test/browser.js";
+import { requireChromium } from "../../../test/browser.js";
 import { auditPage } from "../../../test/lighthouse.js";
 import { api, type RunningZephyr, startZephyr } from "../../../test/zephyr.js";
 
-describe.runIf(CHROMIUM)("Lighthouse, audience page, mobile", () => {
+describe.runIf(requireChromium())("Lighthouse, audience page, mobile", () => {
   let z: RunningZephyr;
   beforeAll(async () => {
     z = await startZephyr({});

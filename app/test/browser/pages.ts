@@ -1,4 +1,3 @@
-import { expect } from "vitest";
 import type { Page } from "../../../test/browser.js";
 
 /**
@@ -73,9 +72,9 @@ export async function joinInUi(page: Page, url: string, nickname: string) {
 /** Answers the question on screen through its controls; resolves once the service acknowledged it. */
 export async function answerInUi(page: Page, q: QuestionSpec, answer: AnswerSpec) {
   if ("optionIndex" in answer && q.type === "single") {
-    const button = page.getByRole("button", { name: q.options[answer.optionIndex], exact: true });
-    await button.click();
-    await expect.poll(() => button.getAttribute("aria-pressed")).toBe("true");
+    const name = q.options[answer.optionIndex];
+    await page.getByRole("button", { name, exact: true }).click();
+    await page.getByRole("button", { name, exact: true, pressed: true }).waitFor();
     return;
   }
   if ("optionIndexes" in answer && q.type === "multiple") {

@@ -9,15 +9,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   type Browser,
   type BrowserContext,
-  CHROMIUM,
   launchBrowser,
   type Page,
   PROJECTOR,
   phoneContext,
+  requireChromium,
   watchProblems,
 } from "../../../test/browser.js";
 import { type Cluster, startCluster } from "../../../test/cluster.js";
-import { type Nginx, nginx, startNginx } from "../../../test/nginx.js";
+import { type Nginx, requireNginx, startNginx } from "../../../test/nginx.js";
 import { freePort, requireServices } from "../../../test/services.js";
 import { api } from "../../../test/zephyr.js";
 import { normaliseWord } from "../../src/domain/questions.js";
@@ -34,7 +34,7 @@ import {
   wordsOnScreen,
 } from "./pages.js";
 
-const ready = requireServices("postgres", "redis") && CHROMIUM && nginx;
+const ready = requireServices("postgres", "redis") && requireChromium() && requireNginx();
 const pgUrl = inject("postgresUrl");
 const redisUrl = inject("redisUrl");
 

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { io as ioClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse } from "yaml";
-import { type Nginx, nginx, startNginx } from "../../../test/nginx.js";
+import { type Nginx, requireNginx, startNginx } from "../../../test/nginx.js";
 import { REPO_ROOT } from "../../../test/paths.js";
 import {
   createDatabase,
@@ -132,7 +132,7 @@ function httpFrom(
 
 const net = (n: number) => `127.0.${n}.1`;
 
-describe.skipIf(!servicesOk || !nginx)("nginx.conf in front of three instances (real nginx)", () => {
+describe.skipIf(!servicesOk || !requireNginx())("nginx.conf in front of three instances (real nginx)", () => {
   let redis: RedisServer;
   let instances: ZephyrProcess[] = [];
   let lb: Nginx;

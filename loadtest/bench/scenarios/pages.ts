@@ -1,5 +1,5 @@
+import { chromiumPath } from "../../../test/browser.js";
 import { auditPage, type PageAudit } from "../../../test/lighthouse.js";
-import { findTool } from "../../../test/tools.js";
 import { newPoll, startZephyr, stopZephyrs } from "../instances.js";
 import { log } from "../log.js";
 import { QUICK } from "../options.js";
@@ -11,8 +11,7 @@ import { QUICK } from "../options.js";
  * audience page itself costs. Medians of a few runs, because the score is timing-based.
  */
 export async function benchPages() {
-  if (!findTool("chromium", ["/usr/bin/chromium"]))
-    throw new Error("chromium not found (.ci/setup.d/10-apt.sh)");
+  if (!chromiumPath()) throw new Error("chromium not found (.ci/setup.d/10-apt.sh)");
   const z = await startZephyr({}, "pages", { profile: false });
   const poll = await newPoll(z.url);
   const runs = QUICK ? 1 : 5;

@@ -69,7 +69,6 @@ function Bars({
   total: number;
   mine: number[];
 }) {
-  const most = Math.max(1, ...counts);
   return (
     <div>
       <ol class="bars">
@@ -86,7 +85,7 @@ function Bars({
                 <span class="count">{count}</span> <span class="percent">{formatPercent(share)}</span>
               </span>
               <span class="bar-track" aria-hidden="true">
-                <span class="bar-fill" style={{ inlineSize: `${(count / most) * 100}%` }} />
+                <span class="bar-fill" style={{ inlineSize: `${share * 100}%` }} />
               </span>
             </li>
           );
