@@ -122,6 +122,19 @@ describe.runIf(requireChromium())("the pages are accessible", () => {
     await phone.getByText("This poll is closed.").waitFor();
     await expectNoViolations(presenter, "presenter, closed");
     await expectNoViolations(phone, "audience, closed");
+
+    // The host token the create page kept in this browser, as the presenter page uses it.
+    const token = await presenter.evaluate(
+      (code) => (globalThis as any).localStorage.getItem(`zephyr:host:${code}`),
+      room,
+    );
+    expect(
+      (await api(z.url, `/api/polls/${room}`, { method: "DELETE", token: token as string })).status,
+    ).toBe(204);
+    await phone.getByText("The presenter deleted this poll.").waitFor();
+    await presenter.getByText("This poll was deleted.").waitFor();
+    await expectNoViolations(phone, "audience, deleted");
+    await expectNoViolations(presenter, "presenter, deleted");
     expect(problems.flat()).toEqual([]);
   });
 

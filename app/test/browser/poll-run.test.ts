@@ -5,6 +5,8 @@
  * submitted, and every host step must reach every audience page within 1 s, measured in each page. One page is
  * reloaded mid-poll, and instance B is killed with SIGKILL under its pages, which reconnect through nginx to C.
  */
+import { readFileSync } from "node:fs";
+import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   type Browser,
@@ -288,6 +290,20 @@ describe.runIf(ready && pgUrl && redisUrl)("a poll run through the pages on thre
       const closed = await hostStep("Close poll", { text: "This poll is closed." });
       console.log(`close reached 30 pages in ${closed} ms`);
       await presenter.getByRole("button", { name: "Reopen poll" }).waitFor();
+
+      // The export from the presenter page: one row per chosen option, word and open answer of the whole run.
+      const download = presenter.waitForEvent("download");
+      await presenter.getByRole("button", { name: "Export CSV" }).click();
+      const file = await download;
+      expect(file.suggestedFilename()).toBe(`zephyr-${room}.csv`);
+      const rows: Array<Record<string, string>> = parse(readFileSync(await file.path()), {
+        bom: true,
+        columns: true,
+      });
+      const perQuestion = [0, 1, 2, 3, 4].map(
+        (q) => rows.filter((r) => r.question_index === String(q)).length,
+      );
+      expect(perQuestion).toEqual([AUDIENCE, 2 * AUDIENCE, AUDIENCE, 2 * AUDIENCE, texts.length]);
     },
     STEP_TIMEOUT_MS,
   );
