@@ -58,7 +58,7 @@ export const de: Catalogue = {
   "presenter.copied":
     "Präsentationslink kopiert. Öffnen Sie ihn auf einem anderen Gerät, um von dort zu präsentieren.",
   "presenter.copyFailed":
-    "Kopieren ist hier nicht erlaubt: Kopieren Sie den Präsentationslink aus diesem Feld.",
+    "Dieser Browser erlaubt hier kein Kopieren: Öffnen Sie den Präsentationslink unten und kopieren Sie ihn von Hand. Er enthält den Präsentationsschlüssel: nicht auf dem Bildschirm zeigen.",
   "presenter.link": "Präsentationslink",
   "presenter.noToken":
     "Dieser Browser kann Raum {room} nicht präsentieren: Öffnen Sie den Präsentationslink vom Gerät, das die Umfrage erstellt hat.",
@@ -68,6 +68,7 @@ export const de: Catalogue = {
   "presenter.pending": "Warten auf Freigabe",
   "presenter.approve": "Freigeben",
   "presenter.remove": "Entfernen",
+  "presenter.shown": "An der Wand: Antworten entfernen",
   "presenter.noPending": "Keine wartenden Antworten.",
   "presenter.controls": "Steuerung",
 

@@ -57,7 +57,8 @@ export const en = {
   "presenter.exitFullscreen": "Leave full screen",
   "presenter.copyLink": "Copy presenter link",
   "presenter.copied": "Presenter link copied. Open it on another device to present from there.",
-  "presenter.copyFailed": "Copying is not allowed here: copy the presenter link from this field.",
+  "presenter.copyFailed":
+    "This browser does not allow copying here: open the presenter link below and copy it by hand. It contains the presenter key: keep it off the screen.",
   "presenter.link": "Presenter link",
   "presenter.noToken":
     "This browser cannot present room {room}: open the presenter link from the device that created the poll.",
@@ -67,6 +68,7 @@ export const en = {
   "presenter.pending": "Waiting for approval",
   "presenter.approve": "Approve",
   "presenter.remove": "Remove",
+  "presenter.shown": "On the wall: remove an answer",
   "presenter.noPending": "No answers waiting.",
   "presenter.controls": "Presenter controls",
 

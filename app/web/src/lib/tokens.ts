@@ -5,24 +5,30 @@
  */
 type Kind = "host" | "participant";
 const key = (kind: Kind, roomCode: string) => `zephyr:${kind}:${roomCode.toUpperCase()}`;
+/** Where tokens live when the browser refuses storage (some private modes): as long as this page. */
+const memory = new Map<string, string>();
 
 export function readToken(kind: Kind, roomCode: string): string | undefined {
   try {
-    return localStorage.getItem(key(kind, roomCode)) ?? undefined;
+    return localStorage.getItem(key(kind, roomCode)) ?? memory.get(key(kind, roomCode));
   } catch {
-    return undefined;
+    return memory.get(key(kind, roomCode));
   }
 }
 
-export function saveToken(kind: Kind, roomCode: string, token: string): void {
+/** Keeps the token; false when only this page holds it (storage refused), so a navigation would lose it. */
+export function saveToken(kind: Kind, roomCode: string, token: string): boolean {
+  memory.set(key(kind, roomCode), token);
   try {
     localStorage.setItem(key(kind, roomCode), token);
+    return true;
   } catch {
-    // storage refused (private mode): the token lasts for this page
+    return false;
   }
 }
 
 export function forgetToken(kind: Kind, roomCode: string): void {
+  memory.delete(key(kind, roomCode));
   try {
     localStorage.removeItem(key(kind, roomCode));
   } catch {

@@ -17,6 +17,9 @@ import { connect, request, type ZephyrSocket } from "../lib/socket.js";
 import { forgetToken, readToken, saveToken } from "../lib/tokens.js";
 
 type Phase = "loading" | "nickname" | "joining" | "joined" | "notFound" | "deleted" | "full";
+/** Join errors that say nothing about the participant: try again shortly instead of asking for a new nickname. */
+const TRANSIENT = new Set(["TIMEOUT", "UNAVAILABLE", "INTERNAL", "RATE_LIMITED"]);
+const REJOIN_RETRY_MS = 2000;
 /** What a participant answered to one question, in the fields it was answered with. */
 type Answer = YourAnswer extends infer A ? (A extends unknown ? Omit<A, "questionIndex"> : never) : never;
 
@@ -55,6 +58,7 @@ export default function AudiencePage({ roomCode }: { roomCode: string }) {
   }
 
   function joinFailed(code: string, message: string, withToken: boolean) {
+    if (phaseRef.current === "deleted") return;
     if (code === "POLL_NOT_FOUND") return setPhase(phaseRef.current === "joined" ? "deleted" : "notFound");
     if (code === "POLL_FULL") return setPhase("full");
     if (withToken && (code === "UNAUTHORIZED" || code === "FORBIDDEN")) forgetToken("participant", roomCode);
@@ -69,8 +73,11 @@ export default function AudiencePage({ roomCode }: { roomCode: string }) {
       return;
     }
     const res = await request(socket, "join-poll", { roomCode, participantToken });
-    if (res.ok) joined(res.data);
-    else if (res.error.code !== "TIMEOUT") joinFailed(res.error.code, res.error.message, true);
+    if (res.ok) return joined(res.data);
+    if (!TRANSIENT.has(res.error.code)) return joinFailed(res.error.code, res.error.message, true);
+    // Keep the participant: say what happened and ask again while the connection lasts.
+    setError(errorMessage(res.error));
+    setTimeout(() => socket.connected && void rejoin(socket), REJOIN_RETRY_MS);
   }
 
   useEffect(() => {
@@ -93,7 +100,12 @@ export default function AudiencePage({ roomCode }: { roomCode: string }) {
     socket.on("disconnect", () => setConnected(false));
     socket.on("vote-update", (update) => setResults((held) => newerResults(held, update)));
     socket.on("poll-state", ({ status, activeQuestion }) => {
-      if (status === "deleted") return setPhase("deleted");
+      if (status === "deleted") {
+        // Nothing to come back to: stop reconnecting, so the page keeps saying why.
+        setPhase("deleted");
+        socket.disconnect();
+        return;
+      }
       setPoll((p) => (p ? { ...p, status, activeQuestion: activeQuestion ?? p.activeQuestion } : p));
     });
     return () => {
@@ -106,6 +118,25 @@ export default function AudiencePage({ roomCode }: { roomCode: string }) {
   const question = poll?.questions[poll.activeQuestion];
   const current = question ? results[question.index] : undefined;
   useEffect(() => setSent(undefined), [question?.index]);
+  // A new question (or the first one after joining) replaces the controls under the focus: move the focus to the
+  // question's heading, so keyboard and screen reader users continue from there and hear the new question.
+  useEffect(() => {
+    if (phase === "joined") document.getElementById("question-text")?.focus();
+  }, [phase, question?.index]);
+  // An own open answer, once on the room's wall, stays "shown" (it may later scroll out of the newest 50).
+  useEffect(() => {
+    if (question?.type !== "open" || !current?.answers) return;
+    const visible = new Set(current.answers.map((a) => a.id));
+    setAnswers((all) => {
+      const held = all[question.index];
+      if (!held || !("answers" in held)) return all;
+      if (!held.answers.some((a) => a.status === "pending" && visible.has(a.answerId))) return all;
+      const answers = held.answers.map((a) =>
+        a.status === "pending" && visible.has(a.answerId) ? { ...a, status: "shown" as const } : a,
+      );
+      return { ...all, [question.index]: { answers } };
+    });
+  }, [question, current]);
   useEffect(() => {
     if (phase === "joined" && question && current) announcer.say(summarise(question, current));
   }, [phase, question, current]);
@@ -179,10 +210,10 @@ export default function AudiencePage({ roomCode }: { roomCode: string }) {
           <p class="muted">
             {t("presenter.questionOf", { n: question.index + 1, count: poll.questions.length })}
           </p>
-          <h1 id="question-text" class="question-text">
+          <h1 id="question-text" class="question-text" tabIndex={-1}>
             {question.text}
           </h1>
-          {poll.status === "closed" && <p class="notice">{t("audience.closed")}</p>}
+          <div role="status">{poll.status === "closed" && <p class="notice">{t("audience.closed")}</p>}</div>
           <AnswerControls
             key={question.index}
             question={question}
@@ -206,7 +237,7 @@ export default function AudiencePage({ roomCode }: { roomCode: string }) {
 
 function Notice({ text }: { text: string }) {
   return (
-    <div class="stack">
+    <div class="stack" role="status">
       <h1 class="notice">{text}</h1>
       <p>
         <a href="/join">{t("nav.join")}</a>
@@ -298,28 +329,28 @@ function MultipleChoice({ question, answer, closed, submit }: ControlProps) {
         void run(() => submit({ optionIndexes: selected }));
       }}
     >
-      <p class="hint" id="choose-hint">
-        {t("audience.chooseUpTo", { max: question.maxChoices })}
-      </p>
-      <div class="choices" aria-describedby="choose-hint">
-        {question.options.map((option, i) => {
-          const on = selected.includes(i);
-          return (
-            <button
-              key={i}
-              type="button"
-              class="choice"
-              aria-pressed={on}
-              disabled={closed || locked || (!on && full)}
-              onClick={() =>
-                setSelected(on ? selected.filter((x) => x !== i) : [...selected, i].sort((a, b) => a - b))
-              }
-            >
-              {option}
-            </button>
-          );
-        })}
-      </div>
+      <fieldset class="plain">
+        <legend class="hint">{t("audience.chooseUpTo", { max: question.maxChoices })}</legend>
+        <div class="choices">
+          {question.options.map((option, i) => {
+            const on = selected.includes(i);
+            return (
+              <button
+                key={i}
+                type="button"
+                class="choice"
+                aria-pressed={on}
+                disabled={closed || locked || (!on && full)}
+                onClick={() =>
+                  setSelected(on ? selected.filter((x) => x !== i) : [...selected, i].sort((a, b) => a - b))
+                }
+              >
+                {option}
+              </button>
+            );
+          })}
+        </div>
+      </fieldset>
       <button type="submit" class="primary" disabled={closed || locked || busy || selected.length === 0}>
         {busy ? t("audience.sending") : t("audience.send")}
       </button>
@@ -417,13 +448,12 @@ function Words({ question, answer, closed, submit }: ControlProps) {
   );
 }
 
-function OpenText({ question, answer, results, closed, submit }: ControlProps) {
+function OpenText({ question, answer, closed, submit }: ControlProps) {
   const [text, setText] = useState("");
   const [busy, run] = useBusy();
   if (question.type !== "open") return null;
   const mine = answer && "answers" in answer ? answer.answers : [];
   const left = LIMITS.openAnswersPerParticipant - mine.length;
-  const shownIds = new Set((results?.answers ?? []).map((a) => a.id));
   return (
     <div class="stack">
       {left > 0 && (
@@ -461,13 +491,10 @@ function OpenText({ question, answer, results, closed, submit }: ControlProps) {
           <h2 id="your-texts">{t("audience.yourTexts")}</h2>
           <ul class="your-texts">
             {mine.map((a) => {
-              const status = a.status === "pending" && shownIds.has(a.answerId) ? "shown" : a.status;
               return (
                 <li key={a.answerId}>
                   <span class="answer-text">{a.text}</span>{" "}
-                  <span class="badge">
-                    {t(`audience.status.${status as "shown" | "pending" | "removed"}`)}
-                  </span>
+                  <span class="badge">{t(`audience.status.${a.status}`)}</span>
                 </li>
               );
             })}

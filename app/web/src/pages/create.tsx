@@ -4,7 +4,7 @@ import { ErrorText, Page } from "../components/Chrome.js";
 import { type MessageKey, t } from "../i18n/index.js";
 import { ApiError, api } from "../lib/api.js";
 import { errorMessage } from "../lib/errors.js";
-import { saveToken } from "../lib/tokens.js";
+import { presenterLink, saveToken } from "../lib/tokens.js";
 
 const TYPES = ["single", "multiple", "rating", "wordcloud", "open"] as const;
 type QuestionType = (typeof TYPES)[number];
@@ -90,14 +90,16 @@ export default function CreatePage() {
   const [drafts, setDrafts] = useState<Draft[]>(() => [blank()]);
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
-  const [focusId, setFocusId] = useState<string>();
+  // A counter with the id, so asking for the same field twice in a row (two removals) still moves the focus.
+  const [focus, setFocus] = useState<{ id: string; n: number }>();
+  const setFocusId = (id: string) => setFocus((f) => ({ id, n: (f?.n ?? 0) + 1 }));
 
   useEffect(() => {
     document.title = `${t("create.title")} · ${t("app.name")}`;
   });
   useEffect(() => {
-    if (focusId) document.getElementById(focusId)?.focus();
-  }, [focusId]);
+    if (focus) document.getElementById(focus.id)?.focus();
+  }, [focus]);
 
   const update = (id: number, change: Partial<Draft>) =>
     setDrafts((all) => all.map((d) => (d.id === id ? { ...d, ...change } : d)));
@@ -108,8 +110,9 @@ export default function CreatePage() {
     setError(undefined);
     try {
       const poll = await api.createPoll(definitionOf(title, drafts));
-      saveToken("host", poll.roomCode, poll.hostToken);
-      location.assign(`/p/${poll.roomCode}`);
+      // Without storage the token goes along in the fragment, which the browser never sends to the server.
+      const kept = saveToken("host", poll.roomCode, poll.hostToken);
+      location.assign(kept ? `/p/${poll.roomCode}` : presenterLink(poll.roomCode, poll.hostToken));
     } catch (err) {
       setError(err instanceof ApiError ? errorMessage(err) : t("error.INTERNAL"));
       setBusy(false);

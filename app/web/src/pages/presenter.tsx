@@ -12,6 +12,7 @@ import { adoptPresenterLink, presenterLink, readToken } from "../lib/tokens.js";
 
 type Phase = "loading" | "ready" | "noToken" | "notFound" | "deleted";
 type Ack = { ok: true; data: unknown } | { ok: false; error: { code: string; message: string } };
+const HOST_JOIN_RETRY_MS = 2000;
 
 /**
  * /p/ROOM on a projector: how to join (address, room code, QR code) always in view, the active question's live
@@ -28,7 +29,7 @@ export default function PresenterPage({ roomCode }: { roomCode: string }) {
   const [results, setResults] = useState<Record<number, LiveResults>>({});
   const [connected, setConnected] = useState(true);
   const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const busyRef = useRef(false);
   const socketRef = useRef<ZephyrSocket>();
   const live = useRef<HTMLDivElement>(null);
   const announcer = useMemo(() => createAnnouncer(() => live.current), []);
@@ -41,21 +42,33 @@ export default function PresenterPage({ roomCode }: { roomCode: string }) {
     if (!token) return;
     const socket = connect();
     socketRef.current = socket;
-    socket.on("connect", async () => {
-      setConnected(true);
+    // Every (re)connect joins the host room again; only then do this screen's vote-updates flow.
+    const hostJoin = async (): Promise<void> => {
       const res = await request(socket, "host-join", { roomCode, hostToken: token });
       if (res.ok) {
         setPoll(res.data.poll);
         setResults((held) => newerResults(held, res.data.results));
-        setPhase("ready");
-      } else if (res.error.code === "POLL_NOT_FOUND") setPhase("notFound");
+        setError(undefined);
+        setPhase((p) => (p === "deleted" ? p : "ready"));
+      } else if (res.error.code === "POLL_NOT_FOUND") setPhase((p) => (p === "deleted" ? p : "notFound"));
       else if (res.error.code === "FORBIDDEN" || res.error.code === "UNAUTHORIZED") setPhase("noToken");
-      else setError(errorMessage(res.error));
+      else {
+        setError(errorMessage(res.error));
+        setTimeout(() => socket.connected && void hostJoin(), HOST_JOIN_RETRY_MS);
+      }
+    };
+    socket.on("connect", () => {
+      setConnected(true);
+      void hostJoin();
     });
     socket.on("disconnect", () => setConnected(false));
     socket.on("vote-update", (update) => setResults((held) => newerResults(held, update)));
     socket.on("poll-state", ({ status, activeQuestion }) => {
-      if (status === "deleted") return setPhase("deleted");
+      if (status === "deleted") {
+        setPhase("deleted");
+        socket.disconnect();
+        return;
+      }
       setPoll((p) => (p ? { ...p, status, activeQuestion: activeQuestion ?? p.activeQuestion } : p));
     });
     return () => {
@@ -71,15 +84,18 @@ export default function PresenterPage({ roomCode }: { roomCode: string }) {
   }, [question, current]);
 
   /** Runs one host action, showing its error; the screen itself follows the events every host screen gets. */
+  // Buttons stay enabled while an action runs (a disabled button would drop the keyboard focus); a second
+  // press meanwhile is ignored.
   async function act(action: () => Promise<Ack>, apply: (data: never) => void = () => {}) {
-    setBusy(true);
+    if (busyRef.current) return;
+    busyRef.current = true;
     setError(undefined);
     try {
       const res = await action();
       if (res.ok) apply(res.data as never);
       else setError(errorMessage(res.error));
     } finally {
-      setBusy(false);
+      busyRef.current = false;
     }
   }
 
@@ -138,7 +154,6 @@ export default function PresenterPage({ roomCode }: { roomCode: string }) {
           <Moderation
             results={current}
             moderated={question.moderation === "approve"}
-            busy={busy}
             onApprove={(answerId) =>
               act(() => request(socket, "host-approve-answer", { ...q, answerId }), applyModeration)
             }
@@ -159,7 +174,7 @@ export default function PresenterPage({ roomCode }: { roomCode: string }) {
       <nav class="controls" aria-label={t("presenter.controls")}>
         <button
           type="button"
-          disabled={busy || question.index === 0}
+          disabled={question.index === 0}
           onClick={() =>
             act(
               () => request(socket, "host-activate", { ...q, questionIndex: question.index - 1 }),
@@ -171,7 +186,7 @@ export default function PresenterPage({ roomCode }: { roomCode: string }) {
         </button>
         <button
           type="button"
-          disabled={busy || question.index >= poll.questions.length - 1}
+          disabled={question.index >= poll.questions.length - 1}
           onClick={() =>
             act(
               () => request(socket, "host-activate", { ...q, questionIndex: question.index + 1 }),
@@ -183,7 +198,6 @@ export default function PresenterPage({ roomCode }: { roomCode: string }) {
         </button>
         <button
           type="button"
-          disabled={busy}
           onClick={() =>
             act(() => request(socket, hidden ? "host-reveal-results" : "host-hide-results", q), applyResults)
           }
@@ -192,7 +206,6 @@ export default function PresenterPage({ roomCode }: { roomCode: string }) {
         </button>
         <button
           type="button"
-          disabled={busy}
           onClick={() =>
             act(
               () => http(() => (closed ? api.reopen(roomCode, token) : api.close(roomCode, token))),
@@ -202,11 +215,7 @@ export default function PresenterPage({ roomCode }: { roomCode: string }) {
         >
           {closed ? t("presenter.reopen") : t("presenter.close")}
         </button>
-        <button
-          type="button"
-          disabled={busy}
-          onClick={() => act(() => http(() => download(roomCode, token)))}
-        >
+        <button type="button" onClick={() => act(() => http(() => download(roomCode, token)))}>
           {t("presenter.export")}
         </button>
         <FullScreenButton />
@@ -255,46 +264,48 @@ function JoinInfo({ roomCode }: { roomCode: string }) {
 function Moderation(p: {
   results: LiveResults;
   moderated: boolean;
-  busy: boolean;
   onApprove: (id: string) => void;
   onRemove: (id: string) => void;
 }) {
   const pending = p.results.pending ?? [];
   const shown = p.results.answers ?? [];
+  const item = (a: NonNullable<LiveResults["answers"]>[number], waiting: boolean) => (
+    <li key={a.id} class={waiting ? "pending" : "shown"}>
+      <span id={`answer-${a.id}`} class="answer-text">
+        {a.text}
+      </span>{" "}
+      <span class="by">{t("results.by", { nickname: a.nickname })}</span>
+      {waiting && (
+        <button type="button" aria-describedby={`answer-${a.id}`} onClick={() => p.onApprove(a.id)}>
+          {t("presenter.approve")}
+        </button>
+      )}
+      <button
+        type="button"
+        class="danger"
+        aria-describedby={`answer-${a.id}`}
+        onClick={() => p.onRemove(a.id)}
+      >
+        {t("presenter.remove")}
+      </button>
+    </li>
+  );
   return (
-    <section class="moderation" aria-labelledby="moderation-heading">
-      <h2 id="moderation-heading">{t("presenter.pending")}</h2>
-      {p.moderated && pending.length === 0 && <p class="muted">{t("presenter.noPending")}</p>}
-      <ul class="moderation-list">
-        {[...pending, ...shown].map((a) => (
-          <li key={a.id} class={pending.includes(a) ? "pending" : "shown"}>
-            <span id={`answer-${a.id}`} class="answer-text">
-              {a.text}
-            </span>{" "}
-            <span class="by">{t("results.by", { nickname: a.nickname })}</span>
-            {pending.includes(a) && (
-              <button
-                type="button"
-                disabled={p.busy}
-                aria-describedby={`answer-${a.id}`}
-                onClick={() => p.onApprove(a.id)}
-              >
-                {t("presenter.approve")}
-              </button>
-            )}
-            <button
-              type="button"
-              class="danger"
-              disabled={p.busy}
-              aria-describedby={`answer-${a.id}`}
-              onClick={() => p.onRemove(a.id)}
-            >
-              {t("presenter.remove")}
-            </button>
-          </li>
-        ))}
-      </ul>
-    </section>
+    <div class="moderation">
+      {p.moderated && (
+        <section aria-labelledby="pending-heading">
+          <h2 id="pending-heading">{t("presenter.pending")}</h2>
+          {pending.length === 0 && <p class="muted">{t("presenter.noPending")}</p>}
+          <ul class="moderation-list">{pending.map((a) => item(a, true))}</ul>
+        </section>
+      )}
+      {shown.length > 0 && (
+        <section aria-labelledby="shown-heading">
+          <h2 id="shown-heading">{t("presenter.shown")}</h2>
+          <ul class="moderation-list">{shown.map((a) => item(a, false))}</ul>
+        </section>
+      )}
+    </div>
   );
 }
 
@@ -320,7 +331,11 @@ function FullScreenButton() {
   );
 }
 
-/** The presenter link holds the host token in its fragment: copied to the clipboard, never shown on the projector. */
+/**
+ * The presenter link holds the host token in its fragment: copied to the clipboard, never shown on the projector.
+ * Where the clipboard is refused (plain http other than localhost), the link waits behind a disclosure the
+ * presenter opens on purpose, outside any live region, so it is neither projected nor read out by itself.
+ */
 function CopyLink({ roomCode, token }: { roomCode: string; token: string }) {
   const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
   const link = presenterLink(roomCode, token);
@@ -329,7 +344,6 @@ function CopyLink({ roomCode, token }: { roomCode: string; token: string }) {
       <button
         type="button"
         onClick={() =>
-          // No clipboard on a plain-http address other than localhost: fall back to a field to copy from.
           (navigator.clipboard?.writeText(link) ?? Promise.reject(new Error("no clipboard"))).then(
             () => setState("copied"),
             () => setState("failed"),
@@ -340,18 +354,19 @@ function CopyLink({ roomCode, token }: { roomCode: string; token: string }) {
       </button>
       <span role="status" class="copy-status">
         {state === "copied" && t("presenter.copied")}
-        {state === "failed" && (
-          <>
-            {t("presenter.copyFailed")}{" "}
-            <input
-              readOnly
-              aria-label={t("presenter.link")}
-              value={link}
-              onFocus={(e) => e.currentTarget.select()}
-            />
-          </>
-        )}
+        {state === "failed" && t("presenter.copyFailed")}
       </span>
+      {state === "failed" && (
+        <details class="copy-fallback">
+          <summary>{t("presenter.link")}</summary>
+          <input
+            readOnly
+            aria-label={t("presenter.link")}
+            value={link}
+            onFocus={(e) => e.currentTarget.select()}
+          />
+        </details>
+      )}
     </>
   );
 }
