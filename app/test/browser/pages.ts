@@ -143,27 +143,36 @@ export async function watchFor(page: Page, what: Shows): Promise<void> {
               : "wallHas" in w
                 ? wall().includes(w.wallHas)
                 : !wall().includes(w.wallLacks);
-    g.__zephyrShownAt = undefined;
     g.__zephyrObserver?.disconnect();
-    const check = () => {
-      if (g.__zephyrShownAt !== undefined || !shown()) return;
-      g.__zephyrShownAt = Date.now();
-      observer.disconnect();
-    };
-    const observer = new g.MutationObserver(check);
-    g.__zephyrObserver = observer;
-    observer.observe(doc, { subtree: true, childList: true, characterData: true, attributes: true });
-    check();
+    // A promise the test awaits with one evaluate: nothing polls the 30 pages while they work.
+    g.__zephyrShown = new Promise((resolve) => {
+      const check = () => {
+        if (!shown()) return;
+        observer.disconnect();
+        resolve(Date.now());
+      };
+      const observer = new g.MutationObserver(check);
+      g.__zephyrObserver = observer;
+      observer.observe(doc, { subtree: true, childList: true, characterData: true, attributes: true });
+      check();
+    });
   }, what);
 }
 
 /** The page's clock when what {@link watchFor} watches was first shown. */
 export async function shownAt(page: Page, timeoutMs = 10_000): Promise<number> {
-  const handle = await page.waitForFunction(() => (globalThis as any).__zephyrShownAt ?? false, undefined, {
-    polling: 100,
-    timeout: timeoutMs,
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`not shown within ${timeoutMs} ms on ${page.url()}`)),
+      timeoutMs,
+    );
   });
-  return (await handle.jsonValue()) as number;
+  try {
+    return (await Promise.race([page.evaluate(() => (globalThis as any).__zephyrShown), timeout])) as number;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function whenShown(page: Page, what: Shows, timeoutMs = 10_000): Promise<number> {
