@@ -80,12 +80,7 @@ export const questionSchema = z.discriminatedUnion("type", [single, multiple, ra
 export type Question = z.output<typeof questionSchema>;
 export type QuestionType = Question["type"];
 
-/** The labels of a choice question's option rows: its options, or the values of its scale. */
-export function choicesOf(q: Question): string[] {
-  if (q.type === "single" || q.type === "multiple") return q.options;
-  if (q.type === "rating") return Array.from({ length: q.max - q.min + 1 }, (_, i) => String(q.min + i));
-  return [];
-}
+export { choicesOf } from "./choices.js";
 
 /**
  * A word-cloud entry as it is counted and shown: Unicode NFC, case-folded (upper then lower case folds ß to ss as

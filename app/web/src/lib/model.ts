@@ -1,16 +1,10 @@
 import type { PollView } from "../../../src/domain/poll.js";
 import type { JoinPollData, LiveResults } from "../../../src/transports/socket/contract.js";
 
+export { choicesOf } from "../../../src/domain/choices.js";
 export type { LiveResults, PollView };
 export type QuestionView = PollView["questions"][number];
 export type YourAnswer = JoinPollData["yourAnswers"][number];
-
-/** The row labels of a choice question: its options, or the values of its scale. */
-export function choicesOf(q: QuestionView): string[] {
-  if (q.type === "single" || q.type === "multiple") return q.options;
-  if (q.type === "rating") return Array.from({ length: q.max - q.min + 1 }, (_, i) => String(q.min + i));
-  return [];
-}
 
 /**
  * The latest results per question. `seq` is the poll's results version: an update older than the one held is
