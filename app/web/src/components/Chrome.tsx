@@ -20,7 +20,7 @@ export function LanguageSwitch() {
   );
 }
 
-/** Header with the product name and the language switch, a main landmark, and one polite live region. */
+/** Header with the product name and the language switch, then the main landmark. */
 export function Page({ children, wide = false }: { children: ComponentChildren; wide?: boolean }) {
   return (
     <>

@@ -1,4 +1,6 @@
+import { useEffect, useMemo, useRef } from "preact/hooks";
 import { formatDecimal, formatPercent, t } from "../i18n/index.js";
+import { createAnnouncer } from "../lib/announce.js";
 import { choicesOf, type LiveResults, type QuestionView } from "../lib/model.js";
 
 interface Props {
@@ -124,8 +126,19 @@ export function Wall({ answers }: { answers: NonNullable<LiveResults["answers"]>
   );
 }
 
+/** The page's polite live region: a short summary of the active question's results, at most every few seconds. */
+export function ResultsAnnouncer({ question, results }: { question?: QuestionView; results?: LiveResults }) {
+  const region = useRef<HTMLDivElement>(null);
+  const announcer = useMemo(() => createAnnouncer(() => region.current), []);
+  useEffect(() => () => announcer.stop(), [announcer]);
+  useEffect(() => {
+    if (question && results) announcer.say(summarise(question, results));
+  }, [question, results]);
+  return <div ref={region} class="visually-hidden" aria-live="polite" />;
+}
+
 /** A short text of the results for the polite live region. */
-export function summarise(question: QuestionView, results: LiveResults): string {
+function summarise(question: QuestionView, results: LiveResults): string {
   if (results.hidden && results.total === undefined) return t("results.hidden");
   const rows = choicesOf(question);
   const counts = question.type === "rating" ? results.distribution : results.counts;

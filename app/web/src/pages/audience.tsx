@@ -1,25 +1,18 @@
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { LIMITS } from "../../../src/domain/limits.js";
 import { ErrorText, Page, StatusBanner } from "../components/Chrome.js";
-import { Results, summarise } from "../components/Results.js";
+import { Results, ResultsAnnouncer } from "../components/Results.js";
 import { t } from "../i18n/index.js";
-import { createAnnouncer } from "../lib/announce.js";
 import { ApiError, api } from "../lib/api.js";
 import { errorMessage } from "../lib/errors.js";
-import {
-  type LiveResults,
-  newerResults,
-  type PollView,
-  type QuestionView,
-  type YourAnswer,
-} from "../lib/model.js";
-import { connect, request, type ZephyrSocket } from "../lib/socket.js";
+import { useLiveRoom } from "../lib/live-room.js";
+import type { LiveResults, PollView, QuestionView, YourAnswer } from "../lib/model.js";
+import { request, type ZephyrSocket } from "../lib/socket.js";
 import { forgetToken, readToken, saveToken } from "../lib/tokens.js";
 
 type Phase = "loading" | "nickname" | "joining" | "joined" | "notFound" | "deleted" | "full";
 /** Join errors that say nothing about the participant: try again shortly instead of asking for a new nickname. */
 const TRANSIENT = new Set(["TIMEOUT", "UNAVAILABLE", "INTERNAL", "RATE_LIMITED"]);
-const REJOIN_RETRY_MS = 2000;
 /** What a participant answered to one question, in the fields it was answered with. */
 type Answer = YourAnswer extends infer A ? (A extends unknown ? Omit<A, "questionIndex"> : never) : never;
 
@@ -30,18 +23,12 @@ type Answer = YourAnswer extends infer A ? (A extends unknown ? Omit<A, "questio
  */
 export default function AudiencePage({ roomCode }: { roomCode: string }) {
   const [phase, setPhase] = useState<Phase>("loading");
-  const [poll, setPoll] = useState<PollView>();
-  const [results, setResults] = useState<Record<number, LiveResults>>({});
   const [answers, setAnswers] = useState<Record<number, Answer>>({});
-  const [connected, setConnected] = useState(true);
   const [error, setError] = useState<string>();
   const [sent, setSent] = useState<string>();
   const [nickname, setNickname] = useState("");
-  const socketRef = useRef<ZephyrSocket>();
   const phaseRef = useRef(phase);
   phaseRef.current = phase;
-  const live = useRef<HTMLDivElement>(null);
-  const announcer = useMemo(() => createAnnouncer(() => live.current), []);
 
   function joined(data: {
     participantToken: string;
@@ -50,8 +37,8 @@ export default function AudiencePage({ roomCode }: { roomCode: string }) {
     yourAnswers: YourAnswer[];
   }) {
     saveToken("participant", roomCode, data.participantToken);
-    setPoll(data.poll);
-    setResults((held) => newerResults(held, data.results));
+    room.setPoll(data.poll);
+    room.addResults(data.results);
     setAnswers(Object.fromEntries(data.yourAnswers.map(({ questionIndex, ...a }) => [questionIndex, a])));
     setError(undefined);
     setPhase("joined");
@@ -66,19 +53,24 @@ export default function AudiencePage({ roomCode }: { roomCode: string }) {
     setPhase("nickname");
   }
 
-  async function rejoin(socket: ZephyrSocket) {
+  async function rejoin(socket: ZephyrSocket): Promise<"retry" | undefined> {
     const participantToken = readToken("participant", roomCode);
     if (!participantToken) {
       if (phaseRef.current === "loading") setPhase("nickname");
       return;
     }
     const res = await request(socket, "join-poll", { roomCode, participantToken });
-    if (res.ok) return joined(res.data);
-    if (!TRANSIENT.has(res.error.code)) return joinFailed(res.error.code, res.error.message, true);
-    // Keep the participant: say what happened and ask again while the connection lasts.
-    setError(errorMessage(res.error));
-    setTimeout(() => socket.connected && void rejoin(socket), REJOIN_RETRY_MS);
+    if (res.ok) joined(res.data);
+    else if (!TRANSIENT.has(res.error.code)) joinFailed(res.error.code, res.error.message, true);
+    else {
+      // Keep the participant: say what happened and ask again while the connection lasts.
+      setError(errorMessage(res.error));
+      return "retry";
+    }
   }
+
+  const room = useLiveRoom(roomCode, { join: rejoin, onDeleted: () => setPhase("deleted") });
+  const { poll, question, current, connected } = room;
 
   useEffect(() => {
     document.title = `${roomCode} · ${t("app.name")}`;
@@ -88,35 +80,14 @@ export default function AudiencePage({ roomCode }: { roomCode: string }) {
     let stopped = false;
     // The title before the nickname, and a clear answer for a mistyped code before anyone types a name.
     api.poll(roomCode).then(
-      (p) => !stopped && setPoll((held) => held ?? p),
+      (p) => !stopped && room.setPoll((held) => held ?? p),
       (err) => !stopped && err instanceof ApiError && err.code === "POLL_NOT_FOUND" && setPhase("notFound"),
     );
-    const socket = connect();
-    socketRef.current = socket;
-    socket.on("connect", () => {
-      setConnected(true);
-      void rejoin(socket);
-    });
-    socket.on("disconnect", () => setConnected(false));
-    socket.on("vote-update", (update) => setResults((held) => newerResults(held, update)));
-    socket.on("poll-state", ({ status, activeQuestion }) => {
-      if (status === "deleted") {
-        // Nothing to come back to: stop reconnecting, so the page keeps saying why.
-        setPhase("deleted");
-        socket.disconnect();
-        return;
-      }
-      setPoll((p) => (p ? { ...p, status, activeQuestion: activeQuestion ?? p.activeQuestion } : p));
-    });
     return () => {
       stopped = true;
-      announcer.stop();
-      socket.disconnect();
     };
   }, [roomCode]);
 
-  const question = poll?.questions[poll.activeQuestion];
-  const current = question ? results[question.index] : undefined;
   useEffect(() => setSent(undefined), [question?.index]);
   // A new question (or the first one after joining) replaces the controls under the focus: move the focus to the
   // question's heading, so keyboard and screen reader users continue from there and hear the new question.
@@ -137,13 +108,10 @@ export default function AudiencePage({ roomCode }: { roomCode: string }) {
       return { ...all, [question.index]: { answers } };
     });
   }, [question, current]);
-  useEffect(() => {
-    if (phase === "joined" && question && current) announcer.say(summarise(question, current));
-  }, [phase, question, current]);
 
   async function joinWithNickname(e: Event) {
     e.preventDefault();
-    const socket = socketRef.current;
+    const socket = room.socket.current;
     if (!socket) return;
     setPhase("joining");
     const res = await request(socket, "join-poll", { roomCode, nickname: nickname.trim() });
@@ -152,7 +120,7 @@ export default function AudiencePage({ roomCode }: { roomCode: string }) {
   }
 
   async function submit(q: QuestionView, fields: Record<string, unknown>): Promise<boolean> {
-    const socket = socketRef.current;
+    const socket = room.socket.current;
     if (!socket) return false;
     setError(undefined);
     setSent(undefined);
@@ -230,7 +198,7 @@ export default function AudiencePage({ roomCode }: { roomCode: string }) {
       <p role="status" class="sent">
         {sent}
       </p>
-      <div ref={live} class="visually-hidden" aria-live="polite" />
+      <ResultsAnnouncer question={phase === "joined" ? question : undefined} results={current} />
     </Page>
   );
 }

@@ -1,18 +1,17 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import QRCode from "qrcode";
 import { ErrorText, LanguageSwitch, StatusBanner } from "../components/Chrome.js";
-import { Results, summarise } from "../components/Results.js";
+import { Results, ResultsAnnouncer } from "../components/Results.js";
 import { t } from "../i18n/index.js";
-import { createAnnouncer } from "../lib/announce.js";
 import { ApiError, api } from "../lib/api.js";
 import { errorMessage } from "../lib/errors.js";
-import { type LiveResults, newerResults, type PollView } from "../lib/model.js";
-import { connect, request, type ZephyrSocket } from "../lib/socket.js";
+import { useLiveRoom } from "../lib/live-room.js";
+import type { LiveResults, PollView } from "../lib/model.js";
+import { request, type ZephyrSocket } from "../lib/socket.js";
 import { adoptPresenterLink, presenterLink, readToken } from "../lib/tokens.js";
 
 type Phase = "loading" | "ready" | "noToken" | "notFound" | "deleted";
 type Ack = { ok: true; data: unknown } | { ok: false; error: { code: string; message: string } };
-const HOST_JOIN_RETRY_MS = 2000;
 
 /**
  * /p/ROOM on a projector: how to join (address, room code, QR code) always in view, the active question's live
@@ -25,67 +24,41 @@ export default function PresenterPage({ roomCode }: { roomCode: string }) {
     return readToken("host", roomCode);
   }, [roomCode]);
   const [phase, setPhase] = useState<Phase>(token ? "loading" : "noToken");
-  const [poll, setPoll] = useState<PollView>();
-  const [results, setResults] = useState<Record<number, LiveResults>>({});
-  const [connected, setConnected] = useState(true);
   const [error, setError] = useState<string>();
   const busyRef = useRef(false);
-  const socketRef = useRef<ZephyrSocket>();
-  const live = useRef<HTMLDivElement>(null);
-  const announcer = useMemo(() => createAnnouncer(() => live.current), []);
 
   useEffect(() => {
     document.title = `${roomCode} · ${t("app.name")}`;
   });
 
-  useEffect(() => {
-    if (!token) return;
-    const socket = connect();
-    socketRef.current = socket;
-    // Every (re)connect joins the host room again; only then do this screen's vote-updates flow.
-    const hostJoin = async (): Promise<void> => {
-      const res = await request(socket, "host-join", { roomCode, hostToken: token });
-      if (res.ok) {
-        setPoll(res.data.poll);
-        setResults((held) => newerResults(held, res.data.results));
-        setError(undefined);
-        setPhase((p) => (p === "deleted" ? p : "ready"));
-      } else if (res.error.code === "POLL_NOT_FOUND") setPhase((p) => (p === "deleted" ? p : "notFound"));
-      else if (res.error.code === "FORBIDDEN" || res.error.code === "UNAUTHORIZED") setPhase("noToken");
-      else {
-        setError(errorMessage(res.error));
-        setTimeout(() => socket.connected && void hostJoin(), HOST_JOIN_RETRY_MS);
-      }
-    };
-    socket.on("connect", () => {
-      setConnected(true);
-      void hostJoin();
-    });
-    socket.on("disconnect", () => setConnected(false));
-    socket.on("vote-update", (update) => setResults((held) => newerResults(held, update)));
-    socket.on("poll-state", ({ status, activeQuestion }) => {
-      if (status === "deleted") {
-        setPhase("deleted");
-        socket.disconnect();
-        return;
-      }
-      setPoll((p) => (p ? { ...p, status, activeQuestion: activeQuestion ?? p.activeQuestion } : p));
-    });
-    return () => {
-      announcer.stop();
-      socket.disconnect();
-    };
-  }, [roomCode, token]);
+  // Every (re)connect joins the host room again; only then do this screen's vote-updates flow.
+  async function hostJoin(socket: ZephyrSocket): Promise<"retry" | undefined> {
+    const res = await request(socket, "host-join", { roomCode, hostToken: token as string });
+    if (res.ok) {
+      room.setPoll(res.data.poll);
+      room.addResults(res.data.results);
+      setError(undefined);
+      setPhase((p) => (p === "deleted" ? p : "ready"));
+    } else if (res.error.code === "POLL_NOT_FOUND") setPhase((p) => (p === "deleted" ? p : "notFound"));
+    else if (res.error.code === "FORBIDDEN" || res.error.code === "UNAUTHORIZED") setPhase("noToken");
+    else {
+      setError(errorMessage(res.error));
+      return "retry";
+    }
+  }
 
-  const question = poll?.questions[poll.activeQuestion];
-  const current = question ? results[question.index] : undefined;
-  useEffect(() => {
-    if (question && current) announcer.say(summarise(question, current));
-  }, [question, current]);
+  const room = useLiveRoom(roomCode, {
+    join: hostJoin,
+    onDeleted: () => setPhase("deleted"),
+    enabled: token !== undefined,
+  });
+  const { poll, question, current, connected } = room;
 
-  /** Runs one host action, showing its error; the screen itself follows the events every host screen gets. */
-  // Buttons stay enabled while an action runs (a disabled button would drop the keyboard focus); a second
-  // press meanwhile is ignored.
+  /**
+   * Runs one host action, showing its error; the screen itself follows the events every host screen gets.
+   * Buttons stay enabled while an action runs (a disabled button would drop the keyboard focus); a second press
+   * meanwhile is ignored.
+   */
   async function act(action: () => Promise<Ack>, apply: (data: never) => void = () => {}) {
     if (busyRef.current) return;
     busyRef.current = true;
@@ -126,15 +99,15 @@ export default function PresenterPage({ roomCode }: { roomCode: string }) {
     );
   }
 
-  const socket = socketRef.current as ZephyrSocket;
+  const socket = room.socket.current as ZephyrSocket;
   const q = { hostToken: token, questionIndex: question.index };
   const applyPollAndResults = (data: { poll: PollView; results: LiveResults }) => {
-    setPoll(data.poll);
-    setResults((held) => newerResults(held, data.results));
+    room.setPoll(data.poll);
+    room.addResults(data.results);
   };
-  const applyResults = (data: LiveResults) => setResults((held) => newerResults(held, data));
+  const applyResults = room.addResults;
   const applyModeration = (data: { results: LiveResults }) => applyResults(data.results);
-  const applyStatus = (p: PollView) => setPoll((held) => (held ? { ...held, status: p.status } : held));
+  const applyStatus = (p: PollView) => room.setPoll((held) => (held ? { ...held, status: p.status } : held));
   const hidden = current?.hidden ?? false;
   const closed = poll.status === "closed";
 
@@ -221,7 +194,7 @@ export default function PresenterPage({ roomCode }: { roomCode: string }) {
         <FullScreenButton />
         <CopyLink roomCode={roomCode} token={token} />
       </nav>
-      <div ref={live} class="visually-hidden" aria-live="polite" />
+      <ResultsAnnouncer question={question} results={current} />
     </div>
   );
 }
