@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 SHELL := bash
 
-.PHONY: help run test setup deps build check lint format typecheck
+.PHONY: help run test setup deps build check lint format typecheck image image-dev
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -24,6 +24,13 @@ check: ## lint + typecheck
 test: setup check ## install everything, then run every test (starts its own PostgreSQL, Redis, … on free ports)
 	npm test
 	node .ci/summary.mjs
+
+# Optional: IMAGE=name:tag, EXTRA_CA=<CA bundle for a TLS-intercepting proxy>, NODE_IMAGE=<base, pinned by digest>.
+image: ## build the production image (Docker with BuildKit, or podman/buildah) as zephyr:local
+	bash app/deploy/image.sh --target runtime $(if $(IMAGE),--tag $(IMAGE))
+
+image-dev: ## build the skaffold dev target as zephyr:dev
+	bash app/deploy/image.sh --target dev $(if $(IMAGE),--tag $(IMAGE))
 
 build: deps
 	npm run build
