@@ -1,36 +1,34 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, posix } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { type K8sObject, render } from "../../../test/helm.js";
 import {
-  appendFileSync,
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, posix, resolve } from "node:path";
-import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+  buildImage,
+  type Container,
+  podmanEnv,
+  podmanSecurityFlags,
+  requirePodman,
+  runContainer,
+} from "../../../test/oci.js";
 import { REPO_ROOT } from "../../../test/paths.js";
-import { freePort } from "../../../test/services.js";
+import { createDatabase, freePort, requireServices } from "../../../test/services.js";
 import { waitFor } from "../../../test/zephyr.js";
-import { dockerStages, type Json, readYaml } from "./support.js";
+import { type Json, readYaml } from "./support.js";
 
 /**
- * The skaffold dev loop without a cluster: app/Dockerfile's `dev` target replayed in a temp directory standing in
- * for the image's WORKDIR (its build-context COPYs, its Node.js RUN steps; the dependency install is the repo's
- * node_modules, which image-build.test.ts covers, and apt/chown are OS-level), its ENTRYPOINT started with the
- * chart's args, then one source file written where skaffold's sync rule puts it. The new code must be running
- * shortly after, without a rebuild.
+ * The skaffold dev loop without a cluster: app/Dockerfile's `dev` target built by podman, started with the pod
+ * settings the chart renders under skaffold's dev profile, then edited source files streamed into the running
+ * container where skaffold's sync rules put them (skaffold pipes a tar archive through `kubectl exec`; `podman exec`
+ * is the same path here). The new code must run shortly after, with no image rebuild.
  */
 
-const exec = promisify(execFile);
-const stages = dockerStages();
-const byName = new Map(stages.map((s) => [s.name, s]));
-const chain: typeof stages = [];
-for (let s = byName.get("dev"); s; s = byName.get(s.base)) chain.unshift(s);
+const oci = requirePodman();
+const hasServices = requireServices("postgres", "redis");
+const pgUrl = inject("postgresUrl");
+const redisUrl = inject("redisUrl");
+
+const TAG = "localhost/zephyr-test/zephyr:dev";
 const skaffold = readYaml("skaffold.yaml");
 const devProfile = (skaffold.profiles as Json[]).find((p) => p.name === "dev") as Json;
 const syncRules = devProfile.build.artifacts[0].sync.manual as Array<{
@@ -38,6 +36,9 @@ const syncRules = devProfile.build.artifacts[0].sync.manual as Array<{
   dest: string;
   strip?: string;
 }>;
+const devSetValues = Object.entries(
+  devProfile.deploy.helm.releases[0].setValues as Record<string, string>,
+).map(([k, v]) => `${k}=${v}`);
 
 /** Where skaffold's sync puts an edited repo file in the container: the first rule whose glob base holds it. */
 function syncedPath(rel: string): string {
@@ -47,102 +48,112 @@ function syncedPath(rel: string): string {
   return posix.join(rule.dest, stripped);
 }
 
-const root = mkdtempSync(join(tmpdir(), "zephyr-dev-image-"));
-let workdir = "/";
-/** A container path inside the replayed image (everything under WORKDIR maps into `root`). */
-const local = (containerPath: string) =>
-  join(root, posix.relative(workdir, posix.resolve(workdir, containerPath)));
-let child: ChildProcess | undefined;
-let out = "";
+/** Writes a file into the running container as its user, through exec like skaffold's sync. */
+function syncInto(container: string, path: string, content: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("podman", ["exec", "-i", container, "sh", "-c", 'cat > "$1"', "sh", path], {
+      env: podmanEnv(),
+      stdio: ["pipe", "ignore", "pipe"],
+    });
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    child.once("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`sync of ${path} failed: ${err}`)),
+    );
+    child.stdin.end(content);
+  });
+}
 
-afterAll(() => {
-  // The entry point is a shell running tsc and node: end the whole process group.
-  if (child?.pid && child.exitCode === null) process.kill(-child.pid, "SIGKILL");
-  rmSync(root, { recursive: true, force: true });
-});
+describe.skipIf(!oci || !hasServices)(
+  "dev image: synced sources are recompiled and the server restarted",
+  () => {
+    let ctr: Container | undefined;
 
-describe("dev image: synced sources are recompiled and the server restarted", () => {
-  it("replays the dev target, starts its entry point and reloads an edited source file", async () => {
-    symlinkSync(resolve(REPO_ROOT, "node_modules"), join(root, "node_modules"), "dir");
-    for (const stage of chain)
-      for (const { op, args } of stage.instrs) {
-        if (op === "WORKDIR") workdir = posix.resolve(workdir, args);
-        if (op === "COPY" && !args.includes("--from=")) {
-          const paths = args.split(/\s+/).filter((p) => !p.startsWith("--"));
-          const dest = paths.pop() as string;
-          for (const src of paths) {
-            const target = dest.endsWith("/") ? join(local(dest), posix.basename(src)) : local(dest);
-            mkdirSync(dirname(target), { recursive: true });
-            cpSync(resolve(REPO_ROOT, src), target, { recursive: true });
-          }
-        }
-        if (op === "RUN" && stage.name === "dev")
-          for (const step of args.split("&&").map((s) => s.trim()))
-            if (/^node\s/.test(step)) await exec("sh", ["-c", step], { cwd: root });
-      }
-    expect(workdir).toBe("/app");
+    beforeAll(async () => {
+      const image = await buildImage("dev", TAG, { nodeImage: oci!.nodeImage });
+      console.info(`dev image built in ${image.ms} ms`);
+    }, 900_000);
 
-    const dev = chain[chain.length - 1] as (typeof stages)[number];
-    const json = (op: string) => JSON.parse(dev.instrs.find((i) => i.op === op)?.args ?? "[]") as string[];
-    const entrypoint = json("ENTRYPOINT");
-    expect(entrypoint.slice(0, 2)).toEqual(["/usr/bin/tini", "--"]);
-    // The chart passes args ["app/dist/main.js"], replacing CMD.
-    expect(json("CMD")).toEqual(["app/dist/main.js"]);
-    const port = await freePort();
-    child = spawn(entrypoint[2] as string, [...entrypoint.slice(3), "app/dist/main.js"], {
-      cwd: root,
-      detached: true,
-      // As the dev profile configures the pods: no drain on each restart.
-      env: {
-        PATH: process.env.PATH,
+    afterAll(async () => {
+      await ctr?.remove();
+    });
+
+    it("starts under the dev profile's pod settings and reloads an edited server and page source", async () => {
+      const rendered = await render([], devSetValues);
+      const pod = rendered.get("Deployment", "zephyr").spec.template.spec as K8sObject;
+      const container = (pod.containers as K8sObject[]).find((c) => c.name === "zephyr") as K8sObject;
+      expect(container.securityContext.readOnlyRootFilesystem, "sync needs a writable tree").toBe(false);
+      const port = await freePort();
+      // The dev profile's in-cluster PostgreSQL and Redis are the test's servers here.
+      const {
+        DB_HOST: _db,
+        REDIS_HOST: _redis,
+        ...config
+      } = rendered.get("ConfigMap", "zephyr").data as Record<string, string>;
+      const env: Record<string, string> = {
+        ...config,
+        DATABASE_URL: await createDatabase(pgUrl!, "devimage"),
+        REDIS_URL: redisUrl!,
         PORT: String(port),
         HOST: "127.0.0.1",
-        SHUTDOWN_DELAY_MS: "0",
-        DRAIN_WINDOW_MS: "0",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout?.on("data", (d) => (out += d));
-    child.stderr?.on("data", (d) => (out += d));
-    const live = async () => (await fetch(`http://127.0.0.1:${port}/api/health/live`)).status === 200;
-    await waitFor(live, { timeoutMs: 60_000, what: "dev server" });
-    await waitFor(async () => out.includes("Watching for file changes"), {
-      timeoutMs: 60_000,
-      what: "tsc --watch",
-    });
-    // The build info from the image build lets the watcher start without re-emitting, so no restart yet.
-    expect(out, out).not.toMatch(/Restarting/);
-    expect(out).toContain("Found 0 errors");
+      };
+      ctr = await runContainer(
+        "zephyr-dev-image-test",
+        [
+          ...podmanSecurityFlags(pod, container),
+          "--network",
+          "host",
+          ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
+        ],
+        TAG,
+        container.args as string[],
+      );
+      const running = ctr;
+      const base = `http://127.0.0.1:${port}`;
+      const live = async () => (await fetch(`${base}/api/health/live`)).status === 200;
+      await waitFor(live, { timeoutMs: 60_000, what: "dev server" });
+      await waitFor(async () => (await running.logs()).includes("Watching for file changes"), {
+        timeoutMs: 60_000,
+        what: "tsc --watch",
+      });
+      // The build info from the image build lets the watcher start without re-emitting, so no restart yet.
+      const startLogs = await running.logs();
+      expect(startLogs, startLogs).not.toMatch(/Restarting/);
+      expect(startLogs).toContain("Found 0 errors");
 
-    // What skaffold's sync rule does with an edited app/src/main.ts: the same path under its dest.
-    const marker = `hot-reload-${Date.now().toString(36)}`;
-    appendFileSync(local(syncedPath("app/src/main.ts")), `\nconsole.log("${marker}");\n`);
-    await waitFor(async () => out.includes(marker), {
-      timeoutMs: 60_000,
-      what: "a restart running the edited file",
-    });
-    expect(out).toMatch(/Restarting/);
-    await waitFor(live, { timeoutMs: 60_000, what: "dev server after the restart" });
+      // What skaffold's sync rule does with an edited app/src/main.ts: the same path under its dest.
+      const marker = `hot-reload-${Date.now().toString(36)}`;
+      const mainTs = readFileSync(join(REPO_ROOT, "app/src/main.ts"), "utf8");
+      await syncInto(running.name, syncedPath("app/src/main.ts"), `${mainTs}\nconsole.log("${marker}");\n`);
+      await waitFor(async () => (await running.logs()).includes(marker), {
+        timeoutMs: 60_000,
+        what: "a restart running the edited file",
+      });
+      expect(await running.logs()).toMatch(/Restarting/);
+      await waitFor(live, { timeoutMs: 60_000, what: "dev server after the restart" });
 
-    // An edited page source: vite build --watch rebuilds the pages, and the next load of the page shows the edit.
-    const restarts = out.split("Restarting").length;
-    const catalogue = local(syncedPath("app/web/src/i18n/en.ts"));
-    const pageMarker = `page-reload-${Date.now().toString(36)}`;
-    writeFileSync(
-      catalogue,
-      readFileSync(catalogue, "utf8").replace("Live polls for talks, classes and meetings", pageMarker),
-    );
-    await waitFor(
-      async () => {
-        const html = await (await fetch(`http://127.0.0.1:${port}/`)).text();
-        const entry = /src="(\/assets\/index-[^"]+\.js)"/.exec(html)?.[1];
-        return (
-          entry !== undefined &&
-          (await (await fetch(`http://127.0.0.1:${port}${entry}`)).text()).includes(pageMarker)
-        );
-      },
-      { timeoutMs: 60_000, what: "the page rebuilt with the edit" },
-    );
-    expect(out.split("Restarting").length, "a page edit does not restart the server").toBe(restarts);
-  }, 240_000);
-});
+      // An edited page source: vite build --watch rebuilds the pages, and the next load of the page shows the edit.
+      const restarts = (await running.logs()).split("Restarting").length;
+      const pageMarker = `page-reload-${Date.now().toString(36)}`;
+      const catalogue = readFileSync(join(REPO_ROOT, "app/web/src/i18n/en.ts"), "utf8");
+      expect(catalogue).toContain("Live polls for talks, classes and meetings");
+      await syncInto(
+        running.name,
+        syncedPath("app/web/src/i18n/en.ts"),
+        catalogue.replace("Live polls for talks, classes and meetings", pageMarker),
+      );
+      await waitFor(
+        async () => {
+          const html = await (await fetch(`${base}/`)).text();
+          const entry = /src="(\/assets\/index-[^"]+\.js)"/.exec(html)?.[1];
+          return entry !== undefined && (await (await fetch(`${base}${entry}`)).text()).includes(pageMarker);
+        },
+        { timeoutMs: 60_000, what: "the page rebuilt with the edit" },
+      );
+      expect(
+        (await running.logs()).split("Restarting").length,
+        "a page edit does not restart the server",
+      ).toBe(restarts);
+    }, 240_000);
+  },
+);
