@@ -117,6 +117,15 @@ describe.skipIf(!oci || !hasServices)("the production image, built from app/Dock
     expect(sources.every((s) => !s.includes("node_modules"))).toBe(true);
   });
 
+  it("runs as uid 10001 by itself, without the chart's runAsUser (Compose and docker run rely on the image's USER)", async () => {
+    expect((await podmanOk(["image", "inspect", TAG, "--format", "{{.Config.User}}"])).trim()).toBe(
+      "10001:10001",
+    );
+    expect((await podmanOk(["run", "--rm", "--entrypoint", "id", TAG])).trim()).toMatch(
+      /^uid=10001\b.*gid=10001\b/,
+    );
+  });
+
   describe("started as the chart starts it", () => {
     let ctr: Container;
     let base: string;
@@ -158,8 +167,19 @@ describe.skipIf(!oci || !hasServices)("the production image, built from app/Dock
       console.info(`runtime container ready ${readyAfterMs} ms after podman run`);
     }, 120_000);
 
-    it(`answers ready within ${READY_WITHIN_MS / 1000} s`, () => {
+    it(`answers ready within ${READY_WITHIN_MS / 1000} s, on PostgreSQL and the Redis adapter, as this version`, async () => {
       expect(readyAfterMs).toBeLessThan(READY_WITHIN_MS);
+      const { version } = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+        version: string;
+      };
+      expect((await api(base, "/api/health")).body).toMatchObject({
+        status: "ok",
+        instanceId: "zephyr-image-test",
+        version,
+        database: { status: "up" },
+        redis: { status: "up" },
+        usingRedisAdapter: true,
+      });
     });
 
     it("runs as uid 10001 under tini with no capabilities, no privilege escalation and only /tmp writable", async () => {
