@@ -1,4 +1,5 @@
 import { execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -17,6 +18,17 @@ const CACHE = join(REPO_ROOT, ".cache/containers");
 export const CONTAINERS_CONF = join(CACHE, "containers.conf");
 /** The system trust store, passed as the extra_ca build secret: it holds any TLS-intercepting proxy's CA. */
 const SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+
+/**
+ * An image name of this checkout's own: podman's store is machine-wide, and two checkouts (a CI clone, a worktree)
+ * building the same name at once would test each other's images.
+ */
+export function checkoutImage(name: string): string {
+  return `localhost/zephyr-test-${CHECKOUT}/${name}`;
+}
+const CHECKOUT = createHash("sha256").update(REPO_ROOT).digest("hex").slice(0, 8);
+/** A container name of this checkout's own, for the same reason as {@link checkoutImage}. */
+export const checkoutContainer = (name: string) => `${name}-${CHECKOUT}`;
 
 export const podmanEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CONTAINERS_CONF });
 

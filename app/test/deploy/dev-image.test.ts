@@ -6,6 +6,8 @@ import { type K8sObject, render } from "../../../test/helm.js";
 import {
   buildImage,
   type Container,
+  checkoutContainer,
+  checkoutImage,
   podmanEnv,
   podmanSecurityFlags,
   requirePodman,
@@ -28,7 +30,7 @@ const hasServices = requireServices("postgres", "redis");
 const pgUrl = inject("postgresUrl");
 const redisUrl = inject("redisUrl");
 
-const TAG = "localhost/zephyr-test/zephyr:dev";
+const TAG = checkoutImage("zephyr:dev");
 const skaffold = readYaml("skaffold.yaml");
 const devProfile = (skaffold.profiles as Json[]).find((p) => p.name === "dev") as Json;
 const syncRules = devProfile.build.artifacts[0].sync.manual as Array<{
@@ -98,7 +100,7 @@ describe.skipIf(!oci || !hasServices)(
         HOST: "127.0.0.1",
       };
       ctr = await runContainer(
-        "zephyr-dev-image-test",
+        checkoutContainer("zephyr-dev-image-test"),
         [
           ...podmanSecurityFlags(pod, container),
           "--network",

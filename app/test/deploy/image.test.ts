@@ -5,6 +5,8 @@ import { type K8sObject, render } from "../../../test/helm.js";
 import {
   type BuiltImage,
   type Container,
+  checkoutContainer,
+  checkoutImage,
   imageSize,
   podman,
   podmanOk,
@@ -29,7 +31,7 @@ const hasServices = requireServices("postgres", "redis");
 const pgUrl = inject("postgresUrl");
 const redisUrl = inject("redisUrl");
 
-const TAG = "localhost/zephyr-test/zephyr:runtime";
+const TAG = checkoutImage("zephyr:runtime");
 /** How much the runtime stage may add to its Node.js base (bytes, as podman counts them). */
 const MAX_ADDED_BYTES = 60_000_000;
 const READY_WITHIN_MS = 10_000;
@@ -155,7 +157,12 @@ describe.skipIf(!oci || !hasServices)("the production image, built from app/Dock
         }),
       ];
       startedAt = Date.now();
-      ctr = await runContainer("zephyr-image-test", flags, TAG, container.args as string[]);
+      ctr = await runContainer(
+        checkoutContainer("zephyr-image-test"),
+        flags,
+        TAG,
+        container.args as string[],
+      );
       containers.push(ctr);
       base = `http://127.0.0.1:${port}`;
       await waitFor(async () => (await api(base, "/api/health/ready")).status === 200, {
