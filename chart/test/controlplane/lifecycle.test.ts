@@ -6,12 +6,20 @@
  *
  * CONTROLPLANE_CHART=/path/to/a/chart runs the same tests against another copy of the chart (used to show that the
  * suite catches a defect introduced on purpose).
+ *
+ * The release path is here too, because it ends in a `helm install` on this control plane: the image built from
+ * app/Dockerfile and pushed with podman, the chart packaged by the release workflow's script and pushed with
+ * `helm push`, both to a real registry on loopback, and the release installed from oci://.
  */
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
+import { buildImage, podmanOk, requirePodman } from "../../../test/oci.js";
 import { REPO_ROOT } from "../../../test/paths.js";
+import { requireRegistry, startRegistry } from "../../../test/registry.js";
+import { scratchDir } from "../../../test/scratch.js";
 import { type ControlPlane, startControlPlane } from "./cluster.js";
 import type { KObject, WatchEvent } from "./kube-api.js";
 import { tools, toolsPresent } from "./requirements.js";
@@ -24,6 +32,11 @@ const KUBE_VERSION = "v1.37.2";
 const INSTANCE = "app.kubernetes.io/instance";
 // Several helm --wait round trips per test on a 2-core machine shared with other suites.
 const TEST_TIMEOUT = 300_000;
+// The release path also builds the image: about 100 s from a cold layer cache, seconds from a warm one.
+const RELEASE_TIMEOUT = 900_000;
+// Asked for here, not in requirements.ts: only the release-path test needs an OCI engine and a registry.
+const oci = requirePodman();
+const registryBin = requireRegistry();
 
 let cp: ControlPlane;
 
@@ -557,5 +570,117 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       expect(list.map((l) => `${l.name}:${l.status}`).sort()).toEqual(["alpha:deployed", "beta:deployed"]);
     },
     TEST_TIMEOUT,
+  );
+
+  it.skipIf(!oci || !registryBin)(
+    "release path: image pushed with podman and chart with helm push to a loopback registry, installed from oci:// pinned to the pushed digest",
+    async () => {
+      const { nodeImage } = oci as { nodeImage: string };
+      const version = "1.2.3-rc.1";
+      const ns = "release";
+      const rel = "rel";
+      const registry = await startRegistry();
+      try {
+        const work = scratchDir("release");
+        // The runtime target, as the release workflow builds it, pushed as a user pushes an image.
+        const built = await buildImage("runtime", "localhost/zephyr-release-runtime:controlplane", {
+          nodeImage,
+          timeoutMs: 600_000,
+        });
+        const image = `${registry.host}/zephyr`;
+        const digestFile = join(work, "image.digest");
+        const pushStarted = Date.now();
+        await podmanOk(
+          [
+            "push",
+            "--tls-verify=false",
+            "--digestfile",
+            digestFile,
+            built.tag,
+            `docker://${image}:${version}`,
+          ],
+          { timeoutMs: 300_000 },
+        );
+        const pushMs = Date.now() - pushStarted;
+        const digest = readFileSync(digestFile, "utf8").trim();
+        expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+        // What the registry serves for the tag is what podman pushed, and its config is the image podman built.
+        expect(await registry.manifestDigest("zephyr", version)).toBe(digest);
+        expect((await registry.manifest("zephyr", digest)).body.config.digest).toBe(`sha256:${built.id}`);
+
+        // The release workflow's own packaging step: version and appVersion from the tag, the digest in values.yaml.
+        const tgz = await new Promise<string>((done, fail) =>
+          execFile(
+            "bash",
+            [
+              ".ci/package-chart.sh",
+              "--version",
+              version,
+              "--repository",
+              image,
+              "--digest",
+              digest,
+              "--destination",
+              work,
+              "--chart",
+              CHART,
+            ],
+            { cwd: REPO_ROOT, env: { ...process.env, HELM: tools.helm as string }, encoding: "utf8" },
+            (err, stdout, stderr) =>
+              err ? fail(new Error(`package-chart.sh: ${stderr}`)) : done(stdout.trim()),
+          ),
+        );
+        const chartRepo = `oci://${registry.host}/charts`;
+        const pushed = await helmOk(["push", tgz, chartRepo, "--plain-http"]);
+        const chartDigest = /^Digest: (sha256:[a-f0-9]{64})$/m.exec(pushed.stdout + pushed.stderr)?.[1];
+        expect(chartDigest).toBeDefined();
+        const chartManifest = await registry.manifest("charts/zephyr", version);
+        expect(chartManifest.body.config.mediaType).toBe("application/vnd.cncf.helm.config.v1+json");
+        expect(await registry.manifestDigest("charts/zephyr", version)).toBe(chartDigest);
+        const chartRef = `${chartRepo}/zephyr`;
+        const shown = parse(
+          (await helmOk(["show", "chart", chartRef, "--version", version, "--plain-http"])).stdout,
+        );
+        expect(shown).toMatchObject({ name: "zephyr", version, appVersion: version });
+
+        // No image values: a user installs the release as published, and the chart alone names the image.
+        const r = await helmOk([
+          "install",
+          rel,
+          chartRef,
+          "--version",
+          version,
+          "--plain-http",
+          "-n",
+          ns,
+          "--create-namespace",
+          "--wait",
+          "--timeout",
+          "3m",
+          "-f",
+          values("minimal"),
+        ]);
+        // helm names the artifact it pulled: the one helm push stored, not a chart from disk.
+        expect(r.stdout + r.stderr).toContain(`Pulled: ${registry.host}/charts/zephyr:${version}`);
+        expect(r.stdout + r.stderr).toContain(`Digest: ${chartDigest}`);
+        const meta = JSON.parse((await helmOk(["get", "metadata", rel, "-n", ns, "-o", "json"])).stdout);
+        expect(meta).toMatchObject({ chart: "zephyr", version, appVersion: version, status: "deployed" });
+
+        const pinned = `${image}@${digest}`;
+        const d = await deploymentSettled(ns, `${rel}-zephyr`, 2);
+        expect(d.spec.template.spec.containers[0].image).toBe(pinned);
+        expect(d.spec.template.metadata.labels["app.kubernetes.io/version"]).toBe(version);
+        const pods = (await serverPods(ns, rel)).filter(isReady);
+        expect(pods.map((p) => p.spec.containers[0].image)).toEqual([pinned, pinned]);
+        await expectJobComplete(ns, `${rel}-zephyr-migrate`, pinned);
+        // Asked again at the end: the tag still resolves to the digest every pod of the release runs.
+        expect(await registry.manifestDigest("zephyr", version)).toBe(digest);
+        // A cold image build dominates this test; the log says which kind of run it was.
+        console.log(`release path: image build ${built.ms} ms, podman push ${pushMs} ms, ${pinned}`);
+      } finally {
+        await registry.stop();
+      }
+    },
+    RELEASE_TIMEOUT,
   );
 });
