@@ -16,7 +16,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { buildImage, podmanOk, requirePodman } from "../../../test/oci.js";
+import { buildImage, checkoutImage, podmanOk, requirePodman } from "../../../test/oci.js";
 import { REPO_ROOT } from "../../../test/paths.js";
 import { requireRegistry, startRegistry } from "../../../test/registry.js";
 import { scratchDir } from "../../../test/scratch.js";
@@ -583,7 +583,7 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       try {
         const work = scratchDir("release");
         // The runtime target, as the release workflow builds it, pushed as a user pushes an image.
-        const built = await buildImage("runtime", "localhost/zephyr-release-runtime:controlplane", {
+        const built = await buildImage("runtime", checkoutImage("zephyr:runtime"), {
           nodeImage,
           timeoutMs: 600_000,
         });
