@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildImage, podman, podmanOk } from "../../../test/oci.js";
+import { buildImage, checkoutImage, podman, podmanOk } from "../../../test/oci.js";
 import { freePort } from "../../../test/services.js";
 import { call, connect, type LiveClient } from "../../../test/sockets.js";
 import { waitFor } from "../../../test/zephyr.js";
@@ -22,7 +22,8 @@ const ip = tools ? requireClientAddresses() : undefined;
 
 const BACKENDS = ["backend-1", "backend-2", "backend-3"] as const;
 /** A fixed tag: rebuilding an unchanged tree is a podman layer-cache hit, so it is kept between runs. */
-const BACKEND_IMAGE = "localhost/zephyr-compose/backend:test";
+// The same image the image tests and the release path build (one build per checkout and tree).
+const BACKEND_IMAGE = checkoutImage("zephyr:runtime");
 /** Candidate addresses: 40 random /24s leave a backend with fewer than 3 of them about once in 15,000 runs. */
 const CANDIDATES = 40;
 const PER_BACKEND = 3;
