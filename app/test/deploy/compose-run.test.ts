@@ -21,8 +21,7 @@ const tools = requirePodmanCompose();
 const ip = tools ? requireClientAddresses() : undefined;
 
 const BACKENDS = ["backend-1", "backend-2", "backend-3"] as const;
-/** A fixed tag: rebuilding an unchanged tree is a podman layer-cache hit, so it is kept between runs. */
-// The same image the image tests and the release path build (one build per checkout and tree).
+/** The image the image tests and the release path build too: one build per checkout, a cache hit when unchanged. */
 const BACKEND_IMAGE = checkoutImage("zephyr:runtime");
 /** Candidate addresses: 40 random /24s leave a backend with fewer than 3 of them about once in 15,000 runs. */
 const CANDIDATES = 40;
