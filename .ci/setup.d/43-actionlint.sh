@@ -5,13 +5,8 @@
 # Usage: ROOT=… bash .ci/setup.d/43-actionlint.sh   (.ci/setup sets ROOT; FORCE=1 rebuilds even when present)
 set -euo pipefail
 ROOT="${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}"
-SUDO="${SUDO-$([ "$(id -u)" = 0 ] || echo sudo)}"
 ACTIONLINT_VERSION=v1.7.12 # declares go 1.25, so it builds with the installed Go
-if ! dpkg-query -W -f='${Status}' shellcheck 2>/dev/null | grep -q "install ok installed"; then
-  echo "installing: shellcheck"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
-fi
+bash "$ROOT/.ci/apt-install" shellcheck
 bin="$ROOT/bin/actionlint"
 # actionlint reports the module version from its build info when no -X version is given.
 if [ "${FORCE:-}" != 1 ] && [ -x "$bin" ] && [ "$("$bin" -version 2>/dev/null | head -1)" = "$ACTIONLINT_VERSION" ]; then

@@ -9,16 +9,7 @@
 #   CAP_SYS_RESOURCE, so runc cannot raise them); processes also at most kernel.pid_max, beyond which runc's
 #   setrlimit is refused here even below the hard limit.
 set -euo pipefail
-packages=(podman buildah runc fuse-overlayfs uidmap slirp4netns netavark aardvark-dns iptables mmdebstrap)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash "$ROOT/.ci/apt-install" podman buildah runc fuse-overlayfs uidmap slirp4netns netavark aardvark-dns iptables mmdebstrap
 nofile="$(ulimit -Hn)"
 nproc="$(ulimit -Hu)"
 pid_max="$(cat /proc/sys/kernel/pid_max)"

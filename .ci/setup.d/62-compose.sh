@@ -12,10 +12,7 @@ export CONTAINERS_CONF="$ROOT/.cache/containers/containers.conf"
 cache="$ROOT/.cache/containers"
 
 # iproute2: the test gives its clients source addresses of their own (app/test/deploy/client-addresses.ts).
-if ! dpkg-query -W -f='${Status}' iproute2 2>/dev/null | grep -q "install ok installed"; then
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends iproute2 >/dev/null
-fi
+bash "$ROOT/.ci/apt-install" iproute2
 
 mkdir -p "$ROOT/.cache"
 # The physical path: the venv's scripts carry it in their shebangs, and .cache may be a symlink (worktrees sharing one).
