@@ -157,6 +157,26 @@ export function podmanSecurityFlags(pod: K8sObject, container: K8sObject): strin
   return flags;
 }
 
+/**
+ * The image started as a rendered pod's container: its security settings ({@link podmanSecurityFlags}), its args and
+ * the given environment. The container shares the host's network only so that it reaches the test's PostgreSQL and
+ * Redis on loopback.
+ */
+export function runPodContainer(
+  name: string,
+  image: string,
+  { pod, container }: { pod: K8sObject; container: K8sObject },
+  env: Record<string, string>,
+): Promise<Container> {
+  const envFlags = Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]);
+  return runContainer(
+    name,
+    [...podmanSecurityFlags(pod, container), "--network", "host", ...envFlags],
+    image,
+    (container.args ?? []) as string[],
+  );
+}
+
 export interface Container {
   name: string;
   logs(): Promise<string>;

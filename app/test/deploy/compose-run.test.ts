@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImage, checkoutImage, podman, podmanOk } from "../../../test/oci.js";
 import { freePort } from "../../../test/services.js";
@@ -7,6 +6,7 @@ import { call, connect, type LiveClient } from "../../../test/sockets.js";
 import { waitFor } from "../../../test/zephyr.js";
 import { addClientAddresses, type ClientAddresses, requireClientAddresses } from "./client-addresses.js";
 import { type ComposeProject, composeProject, requirePodmanCompose } from "./compose-project.js";
+import { httpFrom } from "./support.js";
 
 /**
  * docker-compose.yml run for real: podman-compose 1.6 on podman brings up the repository's file (plus
@@ -27,43 +27,6 @@ const BACKEND_IMAGE = checkoutImage("zephyr:runtime");
 const CANDIDATES = 40;
 const PER_BACKEND = 3;
 const CLIENTS_PER_ADDRESS = 2;
-
-/** HTTP from a given source address, one connection per request (a pooled one could leave from another). */
-function httpFrom(
-  url: string,
-  from: string,
-  body?: unknown,
-): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      url,
-      {
-        method: data ? "POST" : "GET",
-        localAddress: from,
-        agent: false,
-        timeout: 20_000,
-        headers: data ? { "content-type": "application/json" } : {},
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (d) => (text += d));
-        res.on("end", () => {
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            // not JSON: the text is kept so an assertion shows it
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers });
-        });
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`${url} from ${from}: no answer in 20 s`)));
-    req.on("error", reject);
-    req.end(data);
-  });
-}
 
 type Client = LiveClient & { source: string; backend: string; connects: number[]; disconnects: number[] };
 
@@ -222,8 +185,7 @@ describe.skipIf(!tools || !ip)(
 
     it("a vote on one backend reaches observers on the other two", async () => {
       const poll = await httpFrom(`${lb}/api/polls`, clients[0]?.source as string, {
-        question: "Across backends?",
-        options: ["a", "b", "c"],
+        body: { question: "Across backends?", options: ["a", "b", "c"] },
       });
       expect(poll.status).toBe(201);
       const roomCode = poll.body.roomCode as string;
@@ -243,8 +205,7 @@ describe.skipIf(!tools || !ip)(
     it("stopping a backend moves its clients to the others through nginx, and no acknowledged vote is lost", async () => {
       const victim = "backend-3";
       const poll = await httpFrom(`${lb}/api/polls`, clients[0]?.source as string, {
-        question: "Failover?",
-        options: ["a", "b", "c"],
+        body: { question: "Failover?", options: ["a", "b", "c"] },
       });
       expect(poll.status).toBe(201);
       const roomCode = poll.body.roomCode as string;

@@ -2,21 +2,19 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type K8sObject, render } from "../../../test/helm.js";
 import {
   buildImage,
   type Container,
   checkoutContainer,
   checkoutImage,
   podmanEnv,
-  podmanSecurityFlags,
   requirePodman,
-  runContainer,
+  runPodContainer,
 } from "../../../test/oci.js";
 import { REPO_ROOT } from "../../../test/paths.js";
 import { createDatabase, freePort, requireServices } from "../../../test/services.js";
 import { waitFor } from "../../../test/zephyr.js";
-import { type Json, readYaml } from "./support.js";
+import { type Json, readYaml, renderServerPod } from "./support.js";
 
 /**
  * The skaffold dev loop without a cluster: app/Dockerfile's `dev` target built by podman, started with the pod
@@ -81,35 +79,20 @@ describe.skipIf(!oci || !hasServices)(
     });
 
     it("starts under the dev profile's pod settings and reloads an edited server and page source", async () => {
-      const rendered = await render([], devSetValues);
-      const pod = rendered.get("Deployment", "zephyr").spec.template.spec as K8sObject;
-      const container = (pod.containers as K8sObject[]).find((c) => c.name === "zephyr") as K8sObject;
-      expect(container.securityContext.readOnlyRootFilesystem, "sync needs a writable tree").toBe(false);
+      const server = await renderServerPod([], devSetValues);
+      expect(server.container.securityContext.readOnlyRootFilesystem, "sync needs a writable tree").toBe(
+        false,
+      );
       const port = await freePort();
       // The dev profile's in-cluster PostgreSQL and Redis are the test's servers here.
-      const {
-        DB_HOST: _db,
-        REDIS_HOST: _redis,
-        ...config
-      } = rendered.get("ConfigMap", "zephyr").data as Record<string, string>;
-      const env: Record<string, string> = {
+      const { DB_HOST: _db, REDIS_HOST: _redis, ...config } = server.config;
+      ctr = await runPodContainer(checkoutContainer("zephyr-dev-image-test"), TAG, server, {
         ...config,
         DATABASE_URL: await createDatabase(pgUrl!, "devimage"),
         REDIS_URL: redisUrl!,
         PORT: String(port),
         HOST: "127.0.0.1",
-      };
-      ctr = await runContainer(
-        checkoutContainer("zephyr-dev-image-test"),
-        [
-          ...podmanSecurityFlags(pod, container),
-          "--network",
-          "host",
-          ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
-        ],
-        TAG,
-        container.args as string[],
-      );
+      });
       const running = ctr;
       const base = `http://127.0.0.1:${port}`;
       const live = async () => (await fetch(`${base}/api/health/live`)).status === 200;

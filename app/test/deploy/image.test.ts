@@ -1,23 +1,23 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type K8sObject, render } from "../../../test/helm.js";
 import {
   type BuiltImage,
+  buildImage,
   type Container,
   checkoutContainer,
   checkoutImage,
   imageSize,
   podman,
   podmanOk,
-  podmanSecurityFlags,
   requirePodman,
-  runContainer,
+  runPodContainer,
 } from "../../../test/oci.js";
 import { CHART, REPO_ROOT } from "../../../test/paths.js";
 import { createDatabase, freePort, requireServices, sql } from "../../../test/services.js";
 import { call, connect, type LiveClient } from "../../../test/sockets.js";
 import { api, waitFor } from "../../../test/zephyr.js";
+import { renderServerPod } from "./support.js";
 
 /**
  * The production image as users get it: app/Dockerfile's runtime target built by a real engine (podman, through
@@ -36,20 +36,6 @@ const TAG = checkoutImage("zephyr:runtime");
 const MAX_ADDED_BYTES = 60_000_000;
 const READY_WITHIN_MS = 10_000;
 
-/** The chart's server pod, rendered with the smallest production values and the app applying its own migrations. */
-async function chartPod(
-  set: string[] = [],
-): Promise<{ pod: K8sObject; container: K8sObject; env: Record<string, string> }> {
-  const rendered = await render([join(CHART, "ci/minimal-values.yaml")], ["migrations.mode=startup", ...set]);
-  const pod = rendered.get("Deployment").spec.template.spec as K8sObject;
-  const container = (pod.containers as K8sObject[]).find((c) => c.name === "zephyr") as K8sObject;
-  const env = { ...(rendered.get("ConfigMap").data as Record<string, string>) };
-  return { pod, container, env };
-}
-
-const envFlags = (env: Record<string, string>) =>
-  Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]);
-
 /** Runs a shell script in a throwaway container of the image, as root, for inspecting its files. */
 async function inspectFiles(image: string, script: string): Promise<string> {
   return podmanOk(["run", "--rm", "--user", "0", "--entrypoint", "sh", image, "-c", script]);
@@ -61,7 +47,6 @@ describe.skipIf(!oci || !hasServices)("the production image, built from app/Dock
   const containers: Container[] = [];
 
   beforeAll(async () => {
-    const { buildImage } = await import("../../../test/oci.js");
     image = await buildImage("runtime", TAG, { nodeImage: oci!.nodeImage });
     base = await imageSize(oci!.nodeImage);
     console.info(`runtime image built in ${image.ms} ms: ${image.size} bytes, base ${base}`);
@@ -137,32 +122,25 @@ describe.skipIf(!oci || !hasServices)("the production image, built from app/Dock
     let graceSeconds: number;
 
     beforeAll(async () => {
-      const { pod, container, env } = await chartPod();
-      graceSeconds = pod.terminationGracePeriodSeconds as number;
+      // The smallest production values, with the app applying its own migrations.
+      const server = await renderServerPod(
+        [join(CHART, "ci/minimal-values.yaml")],
+        ["migrations.mode=startup"],
+      );
+      graceSeconds = server.pod.terminationGracePeriodSeconds as number;
       const port = await freePort();
       dbUrl = await createDatabase(pgUrl!, "image");
-      const flags = [
-        ...podmanSecurityFlags(pod, container),
-        "--network",
-        "host",
-        ...envFlags({
-          ...env,
-          // Secret-backed in the chart; here the test's own servers.
-          DATABASE_URL: dbUrl,
-          REDIS_URL: redisUrl!,
-          INSTANCE_ID: "zephyr-image-test",
-          PORT: String(port),
-          // Loopback only: the container shares the host's network for this test.
-          HOST: "127.0.0.1",
-        }),
-      ];
       startedAt = Date.now();
-      ctr = await runContainer(
-        checkoutContainer("zephyr-image-test"),
-        flags,
-        TAG,
-        container.args as string[],
-      );
+      ctr = await runPodContainer(checkoutContainer("zephyr-image-test"), TAG, server, {
+        ...server.config,
+        // Secret-backed in the chart; here the test's own servers.
+        DATABASE_URL: dbUrl,
+        REDIS_URL: redisUrl!,
+        INSTANCE_ID: "zephyr-image-test",
+        PORT: String(port),
+        // Loopback only: the container shares the host's network for this test.
+        HOST: "127.0.0.1",
+      });
       containers.push(ctr);
       base = `http://127.0.0.1:${port}`;
       await waitFor(async () => (await api(base, "/api/health/ready")).status === 200, {

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { join, resolve } from "node:path";
 import { io as ioClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -17,7 +17,7 @@ import { type Client, call } from "../../../test/sockets.js";
 import { spawnZephyr, waitFor, type ZephyrProcess } from "../../../test/zephyr.js";
 import { loadConfig } from "../../src/config/index.js";
 import type { LiveResults } from "../../src/transports/socket/contract.js";
-import { interpolateAll, type Json } from "./support.js";
+import { httpFrom, interpolateAll, type Json } from "./support.js";
 
 /**
  * The committed app/deploy/nginx.conf, run by the real Debian nginx in front of three compiled instances sharing
@@ -97,39 +97,6 @@ function close(...sockets: Sock[]) {
 }
 
 /** HTTP through nginx from a given source address; headers and body as JSON for assertions. */
-function httpFrom(
-  url: string,
-  from: string,
-  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<{ status: number; body: any }> {
-  return new Promise((res, rej) => {
-    const data = init.body === undefined ? undefined : JSON.stringify(init.body);
-    const req = request(
-      url,
-      {
-        method: init.method ?? (data ? "POST" : "GET"),
-        localAddress: from,
-        headers: { ...(data ? { "content-type": "application/json" } : {}), ...init.headers },
-      },
-      (r) => {
-        let text = "";
-        r.on("data", (d) => (text += d));
-        r.on("end", () => {
-          let body: unknown = text;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            // not JSON: keep the text so the assertion shows it
-          }
-          res({ status: r.statusCode ?? 0, body });
-        });
-      },
-    );
-    req.on("error", rej);
-    req.end(data);
-  });
-}
-
 const net = (n: number) => `127.0.${n}.1`;
 
 describe.skipIf(!servicesOk || !requireNginx())("nginx.conf in front of three instances (real nginx)", () => {

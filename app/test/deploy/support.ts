@@ -1,8 +1,10 @@
 import { readFileSync } from "node:fs";
+import { request } from "node:http";
 import { resolve } from "node:path";
 import { Ajv, type ErrorObject } from "ajv";
 import * as ajvFormats from "ajv-formats";
 import { parse } from "yaml";
+import { type K8sObject, render } from "../../../test/helm.js";
 import { REPO_ROOT } from "../../../test/paths.js";
 import { requireShared } from "../../../test/shared.js";
 
@@ -87,4 +89,63 @@ export function interpolateAll(node: unknown, env: Record<string, string | undef
   if (node && typeof node === "object")
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, interpolateAll(v, env)]));
   return node;
+}
+
+export interface ServerPod {
+  pod: K8sObject;
+  container: K8sObject;
+  /** The ConfigMap the container takes its environment from. */
+  config: Record<string, string>;
+}
+
+/** The chart's server pod (release `zephyr`) rendered with these values: pod spec, app container, configuration. */
+export async function renderServerPod(valuesFiles: string[], set: string[]): Promise<ServerPod> {
+  const rendered = await render(valuesFiles, set);
+  const pod = rendered.get("Deployment", "zephyr").spec.template.spec as K8sObject;
+  const container = (pod.containers as K8sObject[]).find((c) => c.name === "zephyr") as K8sObject;
+  return {
+    pod,
+    container,
+    config: { ...(rendered.get("ConfigMap", "zephyr").data as Record<string, string>) },
+  };
+}
+
+/**
+ * HTTP from a given local source address, the way a client on another host reaches a proxy that routes by client
+ * address (nginx's ip_hash). One connection per request: a pooled one could leave from another address.
+ */
+export function httpFrom(
+  url: string,
+  from: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const data = init.body === undefined ? undefined : JSON.stringify(init.body);
+    const req = request(
+      url,
+      {
+        method: init.method ?? (data ? "POST" : "GET"),
+        localAddress: from,
+        agent: false,
+        timeout: 20_000,
+        headers: { ...(data ? { "content-type": "application/json" } : {}), ...init.headers },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (d) => (text += d));
+        res.on("end", () => {
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            // not JSON: keep the text so the assertion shows it
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`${url} from ${from}: no answer in 20 s`)));
+    req.on("error", reject);
+    req.end(data);
+  });
 }
