@@ -90,19 +90,20 @@ export interface BuiltImage {
 /**
  * Builds a target of app/Dockerfile the way users do, through app/deploy/image.sh (`make image`), with podman,
  * the stand-in base and the system CA bundle as the extra_ca secret. Layers are cached by podman, so a second
- * build of an unchanged tree takes seconds.
+ * build of an unchanged tree takes seconds. The image, Compose and release tests build the same image from parallel
+ * test processes: a lock makes a build wait for the one under way and then hit its cache, rather than repeat it.
  */
 export async function buildImage(
   target: "runtime" | "dev",
   tag: string,
-  opts: { nodeImage: string; dockerfileDir?: string; timeoutMs?: number },
+  opts: { nodeImage: string; timeoutMs?: number },
 ): Promise<BuiltImage> {
   const started = Date.now();
   const args = ["app/deploy/image.sh", "--target", target, "--tag", tag, "--node-image", opts.nodeImage];
   if (existsSync(SYSTEM_CA_BUNDLE)) args.push("--extra-ca", SYSTEM_CA_BUNDLE);
   const log = await new Promise<string>((resolve, reject) => {
-    const child = spawn("bash", args, {
-      cwd: opts.dockerfileDir ?? REPO_ROOT,
+    const child = spawn("flock", [join(CACHE, "build.lock"), "bash", ...args], {
+      cwd: REPO_ROOT,
       env: { ...podmanEnv(), ZEPHYR_ENGINE: "podman" },
       stdio: ["ignore", "pipe", "pipe"],
     });
