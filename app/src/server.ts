@@ -159,8 +159,11 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
             res.shouldKeepAlive = false;
           });
           const closed = closeServer(server);
+          // A request already under way kept its keep-alive response, so its connection turns idle only after
+          // this step began and would hold close() until the shutdown timeout: idle ones are closed until done.
           server.closeIdleConnections();
-          return closed;
+          const sweep = setInterval(() => server.closeIdleConnections(), 100);
+          return closed.finally(() => clearInterval(sweep));
         },
       },
       { name: "joins", run: () => participantWriter.flush() },
