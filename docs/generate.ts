@@ -67,6 +67,10 @@ export const METRIC_NOTES: Record<string, string> = {
   zephyr_vote_broadcast_latency_seconds: "How far screens lag behind the room (`ZephyrVoteBroadcastSlow`).",
   zephyr_vote_batch_size: "1 everywhere = naive mode (`VOTE_BATCH_MAX=1`) or no load.",
   zephyr_redis_errors_total: "Cross-instance delivery and shared state degrading before they break.",
+  zephyr_relay_messages_received_total:
+    "Per-room fan-out at work: an instance hears only its own rooms' news, so this follows its rooms, not the whole fleet's traffic.",
+  zephyr_relay_messages_published_total:
+    "The fleet's room news; compared with what each instance receives it shows how much per-room fan-out saves.",
   zephyr_redis_up:
     "Cross-instance delivery works only while it is 1 (`ZephyrRedisDown`); absent without Redis, so a single instance never alerts.",
   zephyr_db_pool_connections: "Database pool usage; `state` is `idle` or `active`.",

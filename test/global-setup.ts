@@ -1,6 +1,7 @@
 import "vitest";
 import { execFileSync } from "node:child_process";
 import type { TestProject } from "vitest/node";
+import { type RedisCluster, redisClusterAvailable, startRedisCluster } from "./redis-cluster.js";
 import {
   type PostgresServer,
   postgresAvailable,
@@ -14,12 +15,15 @@ declare module "vitest" {
   export interface ProvidedContext {
     postgresUrl: string | null;
     redisUrl: string | null;
+    /** REDIS_CLUSTER_NODES of a shared Redis Cluster (3 primaries, 1 replica each). */
+    redisClusterNodes: string | null;
   }
 }
 
 interface Services {
   pg?: PostgresServer;
   redis?: RedisServer;
+  redisCluster?: RedisCluster;
 }
 
 /**
@@ -30,26 +34,30 @@ const shared = globalThis as { zephyrServices?: Promise<Services>; zephyrService
 
 async function startServices(): Promise<Services> {
   execFileSync("npm", ["run", "--silent", "build"], { stdio: "inherit" });
-  return {
-    pg: postgresAvailable() ? await startPostgres() : undefined,
-    redis: redisAvailable() ? await startRedis() : undefined,
-  };
+  const [pg, redis, redisCluster] = await Promise.all([
+    postgresAvailable() ? startPostgres() : undefined,
+    redisAvailable() ? startRedis() : undefined,
+    redisClusterAvailable() ? startRedisCluster() : undefined,
+  ]);
+  return { pg, redis, redisCluster };
 }
 
 /**
- * One PostgreSQL and one Redis shared by the suites that only read and write (each test uses its own polls),
+ * One PostgreSQL, one Redis and one Redis Cluster shared by the suites that only read and write (each test uses its own polls),
  * and one compiled build so process-level tests run exactly what `npm start` runs.
  */
 export default async function setup(project: TestProject) {
   shared.zephyrServices ??= startServices();
   shared.zephyrServiceUsers = (shared.zephyrServiceUsers ?? 0) + 1;
-  const { pg, redis } = await shared.zephyrServices;
+  const { pg, redis, redisCluster } = await shared.zephyrServices;
   project.provide("postgresUrl", pg?.url ?? null);
   project.provide("redisUrl", redis?.url ?? null);
+  project.provide("redisClusterNodes", redisCluster?.nodes ?? null);
   return async () => {
     shared.zephyrServiceUsers = (shared.zephyrServiceUsers ?? 1) - 1;
     if (shared.zephyrServiceUsers > 0) return;
     await redis?.destroy();
+    await redisCluster?.destroy();
     await pg?.destroy();
   };
 }

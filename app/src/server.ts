@@ -10,10 +10,7 @@ import { createMetrics, type Metrics, useCaseObserver } from "./metrics/index.js
 import { createParticipantWriter } from "./participants/writer.js";
 import { createMemoryPresenceStore, createPresence } from "./presence/index.js";
 import { createLimits } from "./ratelimit/index.js";
-import { connectRedis } from "./redis/connections.js";
-import { createRedisPresenceStore } from "./redis/presence-store.js";
-import { createRedisRelay } from "./redis/relay.js";
-import { redisSocketAdapter } from "./redis/socket-adapter.js";
+import { redisBackplane } from "./redis/backplane.js";
 import { createResults } from "./results/index.js";
 import { createLocalRelay } from "./results/relay.js";
 import { createRetention, type Retention } from "./retention/index.js";
@@ -67,26 +64,14 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
   if (config.database.migrateOnStart) await migrate(db, logger);
 
   const metrics = createMetrics({ version: VERSION, poolStats: () => db.poolStats() });
-  const redis = usesRedis(config.redis) ? connectRedis(config.redis, logger, metrics) : undefined;
-  const prefix = config.redis.keyPrefix;
+  const redis = usesRedis(config.redis) ? redisBackplane(config.redis, logger, metrics) : undefined;
   const redisError = (client: string) => () => metrics.redisErrors.inc({ client });
 
   const resultsStore = createResultsStore(db);
-  const presenceStore = redis
-    ? createRedisPresenceStore(redis.state, { prefix })
-    : createMemoryPresenceStore();
+  const presenceStore = redis?.presenceStore ?? createMemoryPresenceStore();
   const results = createResults({
     store: resultsStore,
-    relay: redis
-      ? createRedisRelay({
-          pub: redis.state,
-          sub: redis.relaySub,
-          // Versioned with the snapshot's shape: during a rolling update old and new instances do not read each
-          // other's snapshots; each still heals its rooms from the database (resync) until the old ones are gone.
-          channel: `${prefix}:results:v2`,
-          onError: redisError("relay"),
-        })
-      : createLocalRelay(),
+    relay: redis?.relay ?? createLocalRelay(),
     countOnline: (pollId) => presenceStore.count(pollId),
     logger,
     ...config.results,
@@ -129,7 +114,7 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
         vote: { points: limits.vote, windowMs: limits.voteWindowMs },
       },
       redis: redis?.state,
-      prefix: `${prefix}:rl`,
+      prefix: `${config.redis.keyPrefix}:rl`,
       onFallback: redisError("ratelimit"),
     }),
     observer: useCaseObserver(metrics),
@@ -194,9 +179,7 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
     metrics,
     logger,
     isDraining,
-    adapter: redis
-      ? redisSocketAdapter({ pub: redis.adapterPub, sub: redis.adapterSub, key: prefix, metrics })
-      : undefined,
+    adapter: redis?.socketAdapter,
   });
 
   app.route(
@@ -206,7 +189,7 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
       version: VERSION,
       probes: [
         { name: "database", check: () => db.ping() },
-        ...(redis ? [{ name: "redis" as const, check: async () => void (await redis.state.ping()) }] : []),
+        ...(redis ? [{ name: "redis" as const, check: redis.ping }] : []),
       ],
       isDraining,
       connections: sockets.connections,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startCluster as startSharedCluster } from "../../test/cluster.js";
+import { redisModes } from "../../test/redis-cluster.js";
 import { type RedisServer, requireServices, sql, startRedis } from "../../test/services.js";
 import { call, connect, type LiveClient, startTcpBalancer } from "../../test/sockets.js";
 import { api, waitFor, type ZephyrProcess } from "../../test/zephyr.js";
@@ -12,6 +13,8 @@ import { api, waitFor, type ZephyrProcess } from "../../test/zephyr.js";
 const ready = requireServices("postgres", "redis");
 const pgUrl = inject("postgresUrl");
 const sharedRedis = inject("redisUrl");
+/** The same suite on one Redis (REDIS_URL) and on a Redis Cluster of 3 primaries with replicas (sharded pub/sub). */
+const REDIS_MODES = redisModes();
 
 const CLUSTER_ENV = {
   RATE_LIMIT_JOIN: "1000000",
@@ -88,11 +91,11 @@ function startVoteStream(people: Array<LiveClient & { participantId: string }>) 
 }
 
 describe.runIf(ready && pgUrl && sharedRedis)("three instances with Redis", () => {
-  describe("shared cluster", () => {
+  describe.each(REDIS_MODES)("shared instances over $mode", ({ env }) => {
     let cluster: Awaited<ReturnType<typeof startCluster>>;
     const clients: LiveClient[] = [];
     beforeAll(async () => {
-      cluster = await startCluster({ REDIS_URL: sharedRedis! });
+      cluster = await startCluster(env);
     });
     afterAll(async () => {
       for (const c of clients) c.disconnect();

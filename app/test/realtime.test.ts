@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { redisModes } from "../../test/redis-cluster.js";
 import { requireServices } from "../../test/services.js";
 import { type Client, call, connect } from "../../test/sockets.js";
 import { api, type RunningZephyr, startZephyr, TEST_KEY_PREFIX, waitFor } from "../../test/zephyr.js";
@@ -7,7 +8,6 @@ import { api, type RunningZephyr, startZephyr, TEST_KEY_PREFIX, waitFor } from "
 
 const hasPg = requireServices("postgres", "redis");
 const pgUrl = inject("postgresUrl");
-const redisUrl = inject("redisUrl");
 
 describe.runIf(hasPg && pgUrl)("Socket.IO contract (single instance)", () => {
   let z: RunningZephyr;
@@ -241,9 +241,9 @@ describe.runIf(hasPg && pgUrl)("Socket.IO contract (single instance)", () => {
   });
 });
 
-describe.runIf(hasPg && pgUrl && redisUrl)("with Redis configured", () => {
+describe.runIf(hasPg && pgUrl).each(redisModes())("with $mode configured", ({ env: redisEnv, client }) => {
   it("uses the Redis adapter and reports it in /api/health", async () => {
-    const z = await startZephyr({ DATABASE_URL: pgUrl!, REDIS_URL: redisUrl! });
+    const z = await startZephyr({ DATABASE_URL: pgUrl!, ...redisEnv });
     try {
       await waitFor(async () => (await api(z.url, "/api/health")).body.redis?.status === "up", {
         what: "redis up",
@@ -259,9 +259,8 @@ describe.runIf(hasPg && pgUrl && redisUrl)("with Redis configured", () => {
   });
 
   it("keeps presence in Redis: online counts connected participants, not sockets or hosts", async () => {
-    const { Redis } = await import("ioredis");
-    const redis = new Redis(redisUrl!);
-    const z = await startZephyr({ DATABASE_URL: pgUrl!, REDIS_URL: redisUrl!, PRESENCE_SYNC_MS: "200" });
+    const redis = client();
+    const z = await startZephyr({ DATABASE_URL: pgUrl!, ...redisEnv, PRESENCE_SYNC_MS: "200" });
     const sockets: Client[] = [];
     try {
       const poll = (await api(z.url, "/api/polls", { body: { question: "s", options: ["a", "b"] } })).body;
@@ -312,7 +311,7 @@ describe.runIf(hasPg && pgUrl && redisUrl)("with Redis configured", () => {
   it("shares rate limits across instances through Redis", async () => {
     const env = {
       DATABASE_URL: pgUrl!,
-      REDIS_URL: redisUrl!,
+      ...redisEnv,
       RATE_LIMIT_ROOM_MISS: "4",
       RATE_LIMIT_WINDOW_MS: "60000",
     };
@@ -343,7 +342,9 @@ describe.runIf(hasPg && pgUrl && redisUrl)("with Redis configured", () => {
       await b.stop();
     }
   });
+});
 
+describe.runIf(hasPg && pgUrl)("transport and batching settings", () => {
   it("naive mode (VOTE_BATCH_MAX=1, BROADCAST_INTERVAL_MS=0) writes and broadcasts once per vote", async () => {
     const z = await startZephyr({
       DATABASE_URL: pgUrl!,

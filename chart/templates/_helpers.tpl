@@ -131,6 +131,14 @@ Deployment, which every valid release renders.
 {{- if and $s.databaseUrl (not (regexMatch "^postgres(ql)?://" $s.databaseUrl)) }}
 {{- fail "zephyr: secrets.databaseUrl must start with postgres:// or postgresql://" }}
 {{- end }}
+{{- if and .Values.redis.clusterNodes (or $s.redisUrl $redisHost) }}
+{{- fail "zephyr: redis.clusterNodes selects a Redis Cluster; unset redis.host, secrets.redisUrl and dev.redis.enabled (a single Redis)" }}
+{{- end }}
+{{- range .Values.redis.clusterNodes }}
+{{- if not (regexMatch "^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$" .) }}
+{{- fail (printf "zephyr: redis.clusterNodes entry %q must be host:port" .) }}
+{{- end }}
+{{- end }}
 {{- if and $s.redisUrl (not (regexMatch "^rediss?://" $s.redisUrl)) }}
 {{- fail "zephyr: secrets.redisUrl must start with redis:// or rediss://" }}
 {{- end }}
@@ -221,6 +229,10 @@ counts from SIGTERM and (checked in zephyr.validate) covers SHUTDOWN_DELAY_MS + 
 {{- with include "zephyr.redisHost" . }}
 {{- $_ := set $d "REDIS_HOST" . }}
 {{- $_ := set $d "REDIS_TLS" (toString (and $.Values.redis.tls (not $.Values.dev.redis.enabled))) }}
+{{- end }}
+{{- with .Values.redis.clusterNodes }}
+{{- $_ := set $d "REDIS_CLUSTER_NODES" (join "," .) }}
+{{- $_ := set $d "REDIS_TLS" (toString $.Values.redis.tls) }}
 {{- end }}
 {{- range $k, $v := $c.extraEnv }}{{ $_ := set $d $k (toString $v) }}{{ end }}
 {{- toYaml $d }}

@@ -92,7 +92,16 @@ const schema = {
       connectTimeoutMs: int(100, 600000),
       startupRetryMs: int(0, 3600000),
     }),
-    redis: obj({ host: str(), port: port(), tls: bool() }),
+    redis: obj({
+      host: str(),
+      port: port(),
+      tls: bool(),
+      // The app's REDIS_CLUSTER_NODES rule (app/src/config/settings-infrastructure.ts), one node per entry.
+      clusterNodes: {
+        ...arr(str({ pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$" })),
+        uniqueItems: true,
+      },
+    }),
     secrets: obj({
       databaseUrl: str({ pattern: "^$|^postgres(ql)?://" }),
       dbPassword: str(),

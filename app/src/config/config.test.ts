@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, configFields, loadConfig, usesPostgres, usesRedis } from "./index.js";
+import { ConfigError, configFields, loadConfig, usesPostgres, usesRedis, usesRedisCluster } from "./index.js";
 import { settings } from "./settings.js";
 
 describe("loadConfig", () => {
@@ -33,6 +33,22 @@ describe("loadConfig", () => {
     });
   });
 
+  it("selects a Redis Cluster from REDIS_CLUSTER_NODES, IPv6 nodes included", () => {
+    const redis = loadConfig({
+      REDIS_CLUSTER_NODES: " redis-0.redis:6379, 10.0.0.7:7000,[fd00::7]:6380 ",
+      REDIS_PASSWORD: "pw",
+      REDIS_TLS: "true",
+    }).redis;
+    expect(redis).toMatchObject({
+      clusterNodes: ["redis-0.redis:6379", "10.0.0.7:7000", "[fd00::7]:6380"],
+      password: "pw",
+      tls: true,
+    });
+    expect(usesRedis(redis)).toBe(true);
+    expect(usesRedisCluster(redis)).toBe(true);
+    expect(usesRedisCluster(loadConfig({ REDIS_URL: "redis://cache:6379" }).redis)).toBe(false);
+  });
+
   it("treats empty variables as unset (Helm and Compose render optional values as empty strings)", () => {
     const c = loadConfig({ DATABASE_URL: "", REDIS_URL: "", CORS_ORIGINS: "" });
     expect(usesPostgres(c.database)).toBe(false);
@@ -55,6 +71,10 @@ describe("loadConfig", () => {
     [{ MIGRATE_ON_START: "maybe" }, /MIGRATE_ON_START/],
     [{ DATABASE_URL: "postgres://a/b", DB_HOST: "db" }, /not both/],
     [{ REDIS_URL: "redis://a", REDIS_HOST: "b" }, /not both/],
+    [{ REDIS_CLUSTER_NODES: "redis-0" }, /REDIS_CLUSTER_NODES.0: each node must be host:port/],
+    [{ REDIS_CLUSTER_NODES: "a:1,redis://b:2" }, /REDIS_CLUSTER_NODES/],
+    [{ REDIS_CLUSTER_NODES: "a:1", REDIS_URL: "redis://b" }, /selects a Redis Cluster/],
+    [{ REDIS_CLUSTER_NODES: "a:1", REDIS_HOST: "b" }, /selects a Redis Cluster/],
     [{ PGLITE_DATA_DIR: "/data", DB_HOST: "db" }, /PGLITE_DATA_DIR/],
   ])("fails fast on %o", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

@@ -22,6 +22,12 @@ const configSchema = configFields.superRefine((c, ctx) => {
     });
   if (set("REDIS_URL") && set("REDIS_HOST"))
     ctx.addIssue({ code: "custom", path: ["REDIS_URL"], message: "set REDIS_URL or REDIS_HOST, not both" });
+  if (set("REDIS_CLUSTER_NODES") && (set("REDIS_URL") || set("REDIS_HOST")))
+    ctx.addIssue({
+      code: "custom",
+      path: ["REDIS_CLUSTER_NODES"],
+      message: "REDIS_CLUSTER_NODES selects a Redis Cluster; unset REDIS_URL and REDIS_HOST (a single Redis)",
+    });
   if (set("PGLITE_DATA_DIR") && (set("DATABASE_URL") || set("DB_HOST")))
     ctx.addIssue({
       code: "custom",
@@ -53,5 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** PostgreSQL when configured, else the embedded PGlite. */
 export const usesPostgres = (db: DatabaseConfig) => Boolean(db.url || db.host);
-/** Redis when configured, else in-memory adapter and state. */
-export const usesRedis = (redis: RedisConfig) => Boolean(redis.url || redis.host);
+/** Redis (one server, or a cluster) when configured, else in-memory adapter and state. */
+export const usesRedis = (redis: RedisConfig) => Boolean(redis.url || redis.host || usesRedisCluster(redis));
+/** A Redis Cluster: sharded pub/sub, and every key of one operation in one hash slot. */
+export const usesRedisCluster = (redis: RedisConfig) => (redis.clusterNodes?.length ?? 0) > 0;

@@ -101,9 +101,26 @@ export const infrastructureSettings = {
       "Redis URL (rediss:// for TLS); wins over REDIS_HOST; unset = in-memory adapter and state",
     ),
     host: setting("REDIS_HOST", z.string().optional(), "Redis host (alternative to REDIS_URL)"),
+    clusterNodes: setting(
+      "REDIS_CLUSTER_NODES",
+      csv
+        .pipe(
+          z
+            .array(
+              z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):\d{1,5}$/, "each node must be host:port"),
+            )
+            .min(1, "at least one host:port"),
+        )
+        .optional(),
+      "Redis Cluster seed nodes, `host:port,host:port,…` (any reachable subset): cluster mode, with Redis 7 sharded pub/sub; password and TLS from REDIS_PASSWORD / REDIS_TLS. Not with REDIS_URL or REDIS_HOST",
+    ),
     port: setting("REDIS_PORT", int(1, 65535).default(6379), "Redis port"),
     password: setting("REDIS_PASSWORD", z.string().optional(), "Redis password (secret)"),
-    tls: setting("REDIS_TLS", bool.default(false), "Use TLS to Redis (with REDIS_HOST)"),
+    tls: setting(
+      "REDIS_TLS",
+      bool.default(false),
+      "Use TLS to Redis (with REDIS_HOST or REDIS_CLUSTER_NODES; in a URL use rediss://)",
+    ),
     keyPrefix: setting(
       "REDIS_KEY_PREFIX",
       z

@@ -82,6 +82,18 @@ export function createMetrics({ version, poolStats }: { version: string; poolSta
     labelNames: ["client"] as const,
     registers: [registry],
   });
+  const relayMessagesReceived = new Counter({
+    name: "zephyr_relay_messages_received_total",
+    help: "Room news (results, status) received from Redis pub/sub: from another instance (peer) or this one's own echo (self); only rooms with members here are subscribed",
+    labelNames: ["from"] as const,
+    registers: [registry],
+  });
+  for (const from of ["peer", "self"] as const) relayMessagesReceived.inc({ from }, 0);
+  const relayMessagesPublished = new Counter({
+    name: "zephyr_relay_messages_published_total",
+    help: "Room news (results, status) this instance published to Redis pub/sub, one channel per room",
+    registers: [registry],
+  });
   const redisUp = new Gauge({
     name: "zephyr_redis_up",
     help: "1 when the Redis connections are ready, 0 otherwise (absent without Redis)",
@@ -135,6 +147,8 @@ export function createMetrics({ version, poolStats }: { version: string; poolSta
     voteBroadcastLatency,
     voteBatchSize,
     redisErrors,
+    relayMessagesReceived,
+    relayMessagesPublished,
     redisUp,
   };
 }

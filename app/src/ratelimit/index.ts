@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import {
   type RateLimiterAbstract,
   RateLimiterMemory,
@@ -30,7 +30,7 @@ export function createLimits({
 }: {
   rules: LimitRules;
   /** While it is not ready (rejectIfRedisNotReady) or a command times out, the insurance limiter answers. */
-  redis?: Redis;
+  redis?: Redis | Cluster;
   prefix?: string;
   onFallback?: () => void;
   peekCacheMs?: number;

@@ -1,36 +1,39 @@
-import type { Redis } from "ioredis";
-import type { RedisConfig } from "../config/index.js";
+import { type RedisConfig, usesRedisCluster } from "../config/index.js";
 import type { Logger } from "../logging/index.js";
 import type { Metrics } from "../metrics/index.js";
-import { createRedisClient } from "./client.js";
+import { createRedisClient, type RedisClient } from "./client.js";
 
 export interface RedisConnections {
   /** Commands: rate limits, presence, relay publishes. */
-  state: Redis;
+  state: RedisClient;
   /** The Socket.IO adapter's pair. */
-  adapterPub: Redis;
-  adapterSub: Redis;
-  /** The results relay's subscription. */
-  relaySub: Redis;
+  adapterPub: RedisClient;
+  adapterSub: RedisClient;
+  /** The results relay's subscriptions. */
+  relaySub: RedisClient;
+  /** A Redis Cluster: pub/sub is sharded (SPUBLISH/SSUBSCRIBE), so each room's channel lives on one shard. */
+  cluster: boolean;
   quit(): Promise<void>;
 }
 
 /** Every Redis connection of an instance, with zephyr_redis_up tracking whether all of them are ready. */
 export function connectRedis(config: RedisConfig, logger: Logger, metrics: Metrics): RedisConnections {
-  const make = (name: string, autoPipelining = false) =>
+  const cluster = usesRedisCluster(config);
+  const make = (name: string, { autoPipelining = false, subscriber = false } = {}) =>
     createRedisClient(config, {
       name,
       logger,
       autoPipelining,
+      shardedSubscriber: cluster && subscriber,
       onError: () => metrics.redisErrors.inc({ client: name }),
     });
   const clients = {
     // A crowd joining or voting at once calls the rate limiter once per action: pipelining what one event-loop
     // turn issues makes that one write to Redis instead of one per action (each write is a system call).
-    state: make("state", true),
+    state: make("state", { autoPipelining: true }),
     adapterPub: make("adapter-pub"),
-    adapterSub: make("adapter-sub"),
-    relaySub: make("relay-sub"),
+    adapterSub: make("adapter-sub", { subscriber: true }),
+    relaySub: make("relay-sub", { subscriber: true }),
   };
   const all = Object.values(clients);
   const refresh = () => metrics.redisUp.set(all.every((c) => c.status === "ready") ? 1 : 0);
@@ -38,6 +41,7 @@ export function connectRedis(config: RedisConfig, logger: Logger, metrics: Metri
   refresh();
   return {
     ...clients,
+    cluster,
     async quit() {
       await Promise.all(all.map((c) => c.quit().catch(() => c.disconnect())));
     },

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { PresenceStore } from "../presence/index.js";
+import type { RedisClient } from "./client.js";
 
 // One key per poll, so a script never spans hash slots (Redis Cluster). Expiries use the server's clock, so
 // instances with skewed clocks agree on who has timed out.
@@ -20,7 +20,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')`;
 
 /** A sorted set per poll: member = participant id, score = when it stops counting unless refreshed. */
-export function createRedisPresenceStore(redis: Redis, { prefix = "zephyr" } = {}): PresenceStore {
+export function createRedisPresenceStore(redis: RedisClient, { prefix = "zephyr" } = {}): PresenceStore {
   const key = (pollId: string) => `${prefix}:presence:{${pollId}}`;
   return {
     async sync(pollId, present, absent, ttlMs) {

@@ -24,6 +24,10 @@ export interface RoomSubscriber {
 export interface Results extends ResultsReader {
   /** From presence: how many participants of a poll are connected across all instances. */
   online(pollId: string, count: number): void;
+  /** A transport has members of this room on this instance now (first one in): hear its news from the others. */
+  watch(pollId: string): void;
+  /** Its last member here left: stop hearing the room's news. */
+  unwatch(pollId: string): void;
   subscribe(subscriber: RoomSubscriber): () => void;
   close(): void;
 }
@@ -100,6 +104,18 @@ export function createResults({
       resyncRunning = false;
     }
   };
+  /**
+   * Once the relay hears a room, one read of its newest snapshot covers what other instances committed before
+   * the subscription was in place (the joiner's ack was read earlier); the broadcaster drops it if not newer.
+   */
+  const heal = async (pollId: string) => {
+    try {
+      for (const snapshot of await store.snapshots([pollId])) accept(snapshot);
+    } catch (err) {
+      logger.warn({ err: { message: (err as Error).message } }, "results read for a watched room failed");
+    }
+  };
+
   const resyncTimer = resyncMs > 0 ? setInterval(resync, resyncMs) : undefined;
   resyncTimer?.unref();
 
@@ -115,6 +131,12 @@ export function createResults({
     online(pollId, count) {
       onlineByPoll.set(pollId, count);
       broadcaster.setOnline(pollId, count);
+    },
+    watch(pollId) {
+      void relay.watch(pollId).then(() => heal(pollId));
+    },
+    unwatch(pollId) {
+      relay.unwatch(pollId);
     },
     withOnline,
     async live(poll, { questionIndex, audience } = {}) {

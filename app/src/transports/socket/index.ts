@@ -10,7 +10,7 @@ import { createDispatch } from "./dispatch.js";
 import { drainSockets } from "./drain.js";
 import { registerHandlers } from "./handlers.js";
 import { createIO, type IO } from "./io.js";
-import { roomFeed } from "./room-feed.js";
+import { roomFeed, watchRooms } from "./room-feed.js";
 
 export interface SocketTransport {
   io: IO;
@@ -53,6 +53,7 @@ export function createSocketTransport({
     });
   }
   const unsubscribe = results.subscribe(roomFeed(io, metrics));
+  watchRooms(io, results);
   const on = createDispatch({ metrics, logger });
 
   io.on("connection", (s) => {

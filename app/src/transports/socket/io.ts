@@ -24,7 +24,7 @@ export function createIO({
   corsOrigins: string[];
   isDraining: () => boolean;
   /** The Redis adapter; absent = socket.io's in-memory adapter (one instance). */
-  adapter?: ReturnType<typeof import("@socket.io/redis-adapter").createAdapter>;
+  adapter?: ReturnType<typeof import("../../redis/socket-adapter.js").redisSocketAdapter>;
 }): IO {
   const io: IO = new IOServer(httpServer, {
     transports: socket.transports,

@@ -1,6 +1,6 @@
 import { liveView } from "../../domain/poll.js";
 import type { Metrics } from "../../metrics/index.js";
-import type { RoomSubscriber } from "../../results/index.js";
+import type { Results, RoomSubscriber } from "../../results/index.js";
 import { hostRoomOf, roomOf } from "./contract.js";
 import type { IO } from "./io.js";
 
@@ -44,4 +44,18 @@ export function roomFeed(io: IO, metrics: Metrics): RoomSubscriber {
       for (const room of rooms().keys()) if (room.startsWith(POLL_ROOM)) yield room.slice(POLL_ROOM.length);
     },
   };
+}
+
+/**
+ * Tells the results module which rooms this instance has members of (every member, hosts included, is in the
+ * poll room), as Socket.IO creates and deletes them: the relay then carries only those rooms' news here.
+ */
+export function watchRooms(io: IO, results: Pick<Results, "watch" | "unwatch">): void {
+  const adapter = io.of("/").adapter;
+  adapter.on("create-room", (room: string) => {
+    if (room.startsWith(POLL_ROOM)) results.watch(room.slice(POLL_ROOM.length));
+  });
+  adapter.on("delete-room", (room: string) => {
+    if (room.startsWith(POLL_ROOM)) results.unwatch(room.slice(POLL_ROOM.length));
+  });
 }
