@@ -36,15 +36,37 @@ const server = (r: Rendered) => r.get("Deployment", "zephyr");
 const container = (r: Rendered) => server(r).spec.template.spec.containers[0];
 
 describe.skipIf(!helm)("chart renders what the service and the cluster need", () => {
-  it("Service: ClusterIP, ClientIP session affinity with a timeout, named http and metrics ports", () => {
+  it("Service: ClusterIP without session affinity (an audience behind one NAT spreads), named http and metrics ports", () => {
     for (const [name, r] of Object.entries(sets)) {
       const svc = r.get("Service", "zephyr");
       expect(svc.spec.type, name).toBe("ClusterIP");
-      expect(svc.spec.sessionAffinity, name).toBe("ClientIP");
-      expect(svc.spec.sessionAffinityConfig.clientIP.timeoutSeconds, name).toBe(10800);
+      expect(svc.spec.sessionAffinity, name).toBe("None");
+      expect(svc.spec.sessionAffinityConfig, name).toBeUndefined();
       expect(svc.spec.ports.map((p: { name: string }) => p.name).sort(), name).toEqual(["http", "metrics"]);
       expect(svc.spec.selector["app.kubernetes.io/component"]).toBe("server");
     }
+  });
+
+  it("Service: ClientIP affinity, when chosen, comes with its timeout", async () => {
+    const r = await render(
+      [ciValues.minimal as string],
+      ["service.sessionAffinity=ClientIP", "service.sessionAffinityTimeoutSeconds=600"],
+    );
+    const svc = r.get("Service", "zephyr");
+    expect(svc.spec.sessionAffinity).toBe("ClientIP");
+    expect(svc.spec.sessionAffinityConfig.clientIP.timeoutSeconds).toBe(600);
+  });
+
+  it("REDIS_CLUSTER_NODES and REDIS_TLS from redis.clusterNodes; no single-Redis settings beside them", () => {
+    const env = sets["redis-cluster"]?.get("ConfigMap", "zephyr").data as Record<string, string>;
+    expect(env.REDIS_CLUSTER_NODES).toBe(
+      "redis-cluster-0.redis-cluster-headless.data.svc:6379,redis-cluster-1.redis-cluster-headless.data.svc:6379,redis-cluster-2.redis-cluster-headless.data.svc:6379",
+    );
+    expect(env.REDIS_TLS).toBe("true");
+    expect(env.REDIS_HOST).toBeUndefined();
+    for (const [name, r] of Object.entries(sets))
+      if (name !== "redis-cluster")
+        expect(r.get("ConfigMap", "zephyr").data.REDIS_CLUSTER_NODES, name).toBeUndefined();
   });
 
   it("probes use the app's real endpoints on the named port, which is the app's default PORT", () => {

@@ -156,6 +156,7 @@ const schema = {
       type: str({ enum: ["ClusterIP", "NodePort", "LoadBalancer"] }),
       port: port(),
       metricsPort: port(),
+      sessionAffinity: str({ enum: ["None", "ClientIP"] }),
       sessionAffinityTimeoutSeconds: int(1, 86400),
       annotations: map(),
     }),

@@ -100,9 +100,9 @@ describe.skipIf(!helm)("helm refuses bad values with a readable message", () => 
   });
 
   it("an unknown nested key and an out-of-range port are rejected", async () => {
-    const r = await withValues("nested", "service:\n  sessionAffinity: None\nconfig:\n  port: 70000\n");
+    const r = await withValues("nested", "service:\n  affinity: ClientIP\nconfig:\n  port: 70000\n");
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/additional properties 'sessionAffinity' not allowed/);
+    expect(r.stderr).toMatch(/additional properties 'affinity' not allowed/);
     expect(r.stderr).toMatch(/config\/port/);
   });
 

@@ -115,6 +115,21 @@ export function scaling() {
     )
     .withPanel(
       timeseries(
+        "Cross-instance room news received per pod",
+        "Room news (results, status) each pod's Redis subscriptions delivered per second, from other pods and its own echoes, against what the fleet published. With per-room fan-out a pod hears only the rooms it has members of; the gap between the lines is what it no longer receives.",
+        "short",
+        [
+          query(
+            `sum by (pod) (rate(zephyr_relay_messages_received_total{${ZEPHYR_INSTANCES}}[${R}]))`,
+            "{{pod}}",
+          ),
+          query(`sum(rate(zephyr_relay_messages_published_total{${ZEPHYR}}[${R}]))`, "published by all pods"),
+        ],
+        { min: 0 },
+      ),
+    )
+    .withPanel(
+      timeseries(
         "Container restarts",
         "Restarts of Zephyr's containers (kube-state-metrics); each drops all of that pod's connections.",
         "short",

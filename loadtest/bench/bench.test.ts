@@ -29,7 +29,7 @@ describe.runIf(ready)("benchmark harness (--quick)", () => {
       const r = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
       expect(r.meta.mode).toMatch(/^quick/);
       expect(r.meta.machine.nproc).toBeGreaterThan(0);
-      for (const s of ["http", "votes", "answers", "fanout", "connections", "joinStorm", "pages"])
+      for (const s of ["http", "votes", "answers", "fanout", "rooms", "connections", "joinStorm", "pages"])
         expect(r[s]?.error, s).toBeUndefined();
       expect(r.http.zephyr.reqPerSec).toBeGreaterThan(0);
       expect(r.http.bareHono.reqPerSec).toBeGreaterThan(0);
@@ -47,6 +47,9 @@ describe.runIf(ready)("benchmark harness (--quick)", () => {
       expect(r.fanout.comparison.naive.messages).toBeGreaterThan(0);
       expect(r.fanout.singleVote.zephyr.latency.count).toBeGreaterThan(0);
       expect(r.fanout.singleVote.bareSocketIoRedis.latency.count).toBeGreaterThan(0);
+      expect(r.rooms.votesAcked).toBe(r.rooms.votesSent);
+      expect(r.rooms.broadcastToAllPerInstancePerSec).toBeGreaterThan(0);
+      expect(r.rooms.receivedPerInstancePerSec).toHaveLength(3);
       expect(r.connections.zephyr.opened).toBe(r.connections.zephyr.requested);
       expect(r.connections.bareSocketIo.opened).toBe(r.connections.bareSocketIo.requested);
       expect(r.joinStorm.zephyr.joined).toBe(r.joinStorm.clients);
@@ -63,6 +66,7 @@ describe.runIf(ready)("benchmark harness (--quick)", () => {
         "## Answers",
         "## Fan-out",
         "### Single vote",
+        "## Rooms",
         "## Connections",
         "## Join storm",
         "## Pages",

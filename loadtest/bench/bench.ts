@@ -13,6 +13,7 @@ import { benchFanout } from "./scenarios/fanout.js";
 import { benchHttp } from "./scenarios/http.js";
 import { benchJoinStorm } from "./scenarios/join-storm.js";
 import { benchPages } from "./scenarios/pages.js";
+import { benchRooms } from "./scenarios/rooms.js";
 import { benchVotes } from "./scenarios/votes.js";
 import { postgresVersion, startServices } from "./services.js";
 
@@ -27,6 +28,7 @@ const sections: Array<[string, () => Promise<unknown>]> = [
   ["votes", benchVotes],
   ["answers", benchAnswers],
   ["fanout", benchFanout],
+  ["rooms", benchRooms],
   ["connections", benchConnections],
   ["joinStorm", benchJoinStorm],
   ["pages", benchPages],

@@ -45,6 +45,11 @@ export const S = QUICK
       stormRounds: 1,
       answerClients: 100,
       answerRounds: 1,
+      roomsCount: 30,
+      roomMembers: 2,
+      roomVoters: 3,
+      roomRate: 60,
+      roomSeconds: 1,
       deadlineMs: 180_000,
     }
   : {
@@ -69,6 +74,11 @@ export const S = QUICK
       stormRounds: 3,
       answerClients: 4000,
       answerRounds: 3,
+      roomsCount: 30,
+      roomMembers: 20,
+      roomVoters: 20,
+      roomRate: 600,
+      roomSeconds: 10,
       deadlineMs: 45 * 60_000,
     };
 export type Sizes = typeof S;

@@ -269,6 +269,31 @@ export function renderReport(r: Any): string {
   }
 
   const k = r.connections;
+  const rm = r.rooms;
+  out.push("## Rooms: Redis messages per instance, per-room fan-out against broadcast-to-all", "");
+  if (rm?.error) out.push("```", rm.error, "```", "");
+  else if (rm) {
+    out.push(
+      `${rm.rooms} rooms over 3 instances (one Redis), each room's ${rm.membersPerRoom} members connected to one instance; ${rm.votesSent} votes over HTTP at ${rm.targetRate}/s from ${rm.votersPerRoom} voters per room, sent round robin to the three instances (so two thirds of each room's commits are made where it has no members), ${rm.votesAcked} acknowledged in ${rm.seconds} s. Received is what each instance's relay subscriptions delivered (\`zephyr_relay_messages_received_total\`). The broadcast-to-all baseline is a Redis subscriber to every room channel in the same run: what every instance received when each snapshot went to every instance.`,
+      "",
+      "| | Redis messages received per instance per second |",
+      "| --- | --- |",
+      `| per-room fan-out | ${rm.receivedPerInstancePerSec.join(", ")} |`,
+      `| broadcast to all (same run) | ${rm.broadcastToAllPerInstancePerSec} on each |`,
+      "",
+      `Published: ${rm.publishedPerSec}/s over the fleet. Broadcast-to-all ÷ per-room fan-out: **${rm.ratio}×** per instance.`,
+      "",
+    );
+    t.push({
+      section: "Rooms",
+      what: `Redis messages received per instance, ${rm.rooms} busy rooms over 3 instances`,
+      target: "below the broadcast-to-all design",
+      measured: `${rm.receivedPerInstancePerSec.join(", ")}/s vs ${rm.broadcastToAllPerInstancePerSec}/s (${rm.ratio}× fewer)`,
+      met: rm.ratio > 1 && rm.votesAcked === rm.votesSent,
+      explain: `${rm.votesAcked}/${rm.votesSent} votes acknowledged`,
+    });
+  }
+
   out.push("## Connections held by one instance", "");
   if (k?.error) out.push("```", k.error, "```", "");
   else if (k) {

@@ -4,8 +4,8 @@ import { promisify } from "node:util";
 import { findTool, skipOrFail } from "../../../test/tools.js";
 
 /**
- * Client source addresses in distinct /24 networks for tests of nginx's ip_hash (which keys on the first three
- * octets) in front of containers. Loopback clients do not do: podman masquerades connections from 127.0.0.1 to a
+ * Client source addresses in distinct /24 networks for tests of nginx in front of containers that need nginx to
+ * see each client's own address (X-Forwarded-For, per-client limits). Loopback clients do not do: podman masquerades connections from 127.0.0.1 to a
  * published port, so nginx sees every one of them as the bridge's gateway. Addresses on a host interface do:
  * a connection from one of them to a local address is DNAT'ed by netavark to the container unchanged, so nginx sees
  * the client's own address. They sit on one end of a veth pair made for the test (this kernel has no dummy

@@ -167,8 +167,15 @@ describe("docker-compose.yml", () => {
     const command = nginx.command as string[];
     expect(command[command.indexOf("-c") + 1]).toBe(target);
     const conf = readFileSync(resolve(REPO_ROOT, "app/deploy/nginx.conf"), "utf8");
-    const upstreams = [...conf.matchAll(/^\s*server\s+([\w-]+):(\d+)/gm)].map((m) => `${m[1]}:${m[2]}`);
-    expect(upstreams).toEqual(BACKENDS.map((b) => `${b}:${services[b]?.environment.PORT}`));
+    // Each upstream group (least busy, and cookie-sticky for long-polling) lists every backend.
+    const groups = [...conf.matchAll(/^\s*upstream\s+([\w-]+)\s*\{([^}]*)\}/gm)];
+    expect(groups.map((g) => g[1])).toEqual(["zephyr", "zephyr_sticky"]);
+    for (const [, , body] of groups) {
+      const upstreams = [...(body as string).matchAll(/^\s*server\s+([\w-]+):(\d+)/gm)].map(
+        (m) => `${m[1]}:${m[2]}`,
+      );
+      expect(upstreams).toEqual(BACKENDS.map((b) => `${b}:${services[b]?.environment.PORT}`));
+    }
     const listen = /^\s*listen\s+(\d+);/m.exec(conf)?.[1];
     expect(nginx.ports).toEqual([expect.stringMatching(new RegExp(`:${listen}$`))]);
   });

@@ -22,8 +22,9 @@ import { httpFrom, interpolateAll, type Json } from "./support.js";
 /**
  * The committed app/deploy/nginx.conf, run by the real Debian nginx in front of three compiled instances sharing
  * PostgreSQL and Redis, the way docker-compose.yml runs it. The only edits: upstream `server` lines point at the
- * instances' loopback ports and `listen` at a free port. Clients use distinct source addresses (127.0.N.1; all of
- * 127.0.0.0/8 is local on Linux) because ip_hash keys on the first three octets of the client address.
+ * instances' loopback ports and `listen` at a free port. Most clients share one source address, as an audience
+ * behind a venue's NAT does; a few use others (127.0.N.1; all of 127.0.0.0/8 is local on Linux) to show that
+ * per-address rate limits see each client's own address.
  */
 
 const servicesOk = requireServices("postgres", "redis");
@@ -41,7 +42,8 @@ function testCopy(text: string, backends: number[], port: number): string {
     .split("\n")
     .map((line) => {
       const s = SERVER_LINE.exec(line);
-      if (s) return `${s[1]}server 127.0.0.1:${backends[i++]}${s[4]};`;
+      // Both upstream groups list the same instances in the same order.
+      if (s) return `${s[1]}server 127.0.0.1:${backends[i++ % backends.length]}${s[4]};`;
       const l = LISTEN_LINE.exec(line);
       if (l) return `${l[1]}listen 127.0.0.1:${port};`;
       return line;
@@ -55,7 +57,13 @@ type Sock = Client & { updates: LiveResults[]; polls: number; disconnects: strin
 function connectFrom(
   url: string,
   from: string,
-  opts: { transports: Array<"polling" | "websocket">; upgrade?: boolean; reconnection?: boolean },
+  opts: {
+    transports: Array<"polling" | "websocket">;
+    upgrade?: boolean;
+    reconnection?: boolean;
+    /** Keep cookies like a browser (engine.io-client's cookie jar): the affinity cookie long-polling needs. */
+    cookies?: boolean;
+  },
 ): Promise<Sock> {
   const agent = new Agent({ localAddress: from, keepAlive: true });
   const socket = ioClient(url, {
@@ -66,6 +74,7 @@ function connectFrom(
     reconnectionDelayMax: 500,
     timeout: 5_000,
     forceNew: true,
+    withCredentials: opts.cookies ?? true,
     localAddress: from,
     agent: agent as unknown as string,
   } as Parameters<typeof ioClient>[1]) as Sock;
@@ -104,12 +113,19 @@ describe.skipIf(!servicesOk || !requireNginx())("nginx.conf in front of three in
   let instances: ZephyrProcess[] = [];
   let lb: Nginx;
   let control: Nginx | undefined;
-  /** Instance id that ip_hash sends each client network to, learnt through nginx. */
-  const home = new Map<number, string>();
-  const NETWORKS = Array.from({ length: 9 }, (_, i) => i + 1);
+  /** The audience's one address (a venue's NAT). */
+  const VENUE = net(1);
   const byId = (id: string) => instances[ids.indexOf(id)] as ZephyrProcess;
-  const networkOn = (id: string) => NETWORKS.find((n) => home.get(n) === id) as number;
   const ids = ["backend-1", "backend-2", "backend-3"];
+  /** Connects one client and learns which instance nginx sent it to, from the instances' connection counts. */
+  const placed = async (opts: Parameters<typeof connectFrom>[2], from = VENUE) => {
+    const before = await connections();
+    const socket = await connectFrom(lb.url, from, opts);
+    const after = await connections();
+    const on = after.findIndex((c, i) => c === (before[i] as number) + 1);
+    expect(on, "exactly one instance gained the connection").toBeGreaterThanOrEqual(0);
+    return Object.assign(socket, { on: ids[on] as string });
+  };
   const connections = () =>
     Promise.all(
       instances.map(async (z) =>
@@ -176,12 +192,12 @@ describe.skipIf(!servicesOk || !requireNginx())("nginx.conf in front of three in
     const b = testCopy(committed, [1, 2, 3], 8080).split("\n");
     expect(b.length).toBe(a.length);
     const changed = a.map((line, i) => [line, b[i]]).filter(([x, y]) => x !== y);
-    expect(changed.map(([x]) => x?.trim())).toEqual([
+    const servers = [
       "server backend-1:4000 max_fails=1 fail_timeout=10s;",
       "server backend-2:4000 max_fails=1 fail_timeout=10s;",
       "server backend-3:4000 max_fails=1 fail_timeout=10s;",
-      "listen 80;",
-    ]);
+    ];
+    expect(changed.map(([x]) => x?.trim())).toEqual([...servers, ...servers, "listen 80;"]);
     expect(readFileSync(join(lb.dir, "nginx.conf"), "utf8")).toBe(
       testCopy(
         committed,
@@ -202,18 +218,19 @@ describe.skipIf(!servicesOk || !requireNginx())("nginx.conf in front of three in
     }
   });
 
-  it("HTTP: every client network always reaches the same instance, and the networks cover all three", async () => {
-    for (const n of NETWORKS) {
-      const seen = new Set<string>();
-      for (let i = 0; i < 3; i++) {
-        const r = await httpFrom(`${lb.url}/api/health`, net(n));
-        expect(r.status).toBe(200);
-        seen.add(r.body.instanceId);
-      }
-      expect([...seen], net(n)).toHaveLength(1);
-      home.set(n, [...seen][0] as string);
+  it("HTTP from one address spreads over all three instances, and a browser gets its affinity cookie once", async () => {
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 30; i++) {
+      const r = await httpFrom(`${lb.url}/api/health`, VENUE);
+      expect(r.status).toBe(200);
+      seen.set(r.body.instanceId, (seen.get(r.body.instanceId) ?? 0) + 1);
     }
-    expect(new Set(home.values())).toEqual(new Set(ids));
+    expect([...seen.keys()].sort()).toEqual(ids);
+    const first = await fetch(`${lb.url}/`);
+    const cookie = first.headers.get("set-cookie") ?? "";
+    expect(cookie).toMatch(/^zephyr_affinity=[0-9a-f]{32}; Path=\/; Max-Age=10800; HttpOnly; SameSite=Lax$/);
+    const again = await fetch(`${lb.url}/`, { headers: { cookie: cookie.split(";")[0] as string } });
+    expect(again.headers.get("set-cookie")).toBeNull();
   });
 
   it("/api/health/ready passes through to the instance", async () => {
@@ -223,42 +240,37 @@ describe.skipIf(!servicesOk || !requireNginx())("nginx.conf in front of three in
     expect(Object.keys(r.body.checks)).toEqual(expect.arrayContaining(["database", "redis"]));
   });
 
-  it("WebSocket and polling-then-upgrade sessions connect through nginx and spread over the instances", async () => {
+  it("WebSocket clients behind one address spread evenly; a polling-then-upgrade session keeps its instance", async () => {
     const before = await connections();
-    const ws = await Promise.all(
-      ids.map((id) => connectFrom(lb.url, net(networkOn(id)), { transports: ["websocket"] })),
-    );
-    // The default client: long-polling handshake, then the upgrade request, both of which must reach the same
-    // instance.
-    const upgraded = await connectFrom(lb.url, net(networkOn("backend-2")), {
-      transports: ["polling", "websocket"],
-    });
+    const ws = [];
+    for (let i = 0; i < 30; i++) ws.push(await connectFrom(lb.url, VENUE, { transports: ["websocket"] }));
+    // The default client of other libraries: a long-polling handshake, then the upgrade request, both of which
+    // must reach the same instance.
+    const upgraded = await connectFrom(lb.url, VENUE, { transports: ["polling", "websocket"] });
     await waitFor(async () => upgraded.io.engine.transport.name === "websocket", {
       what: "transport upgrade",
     });
     try {
-      const after = await connections();
-      expect(after.map((c, i) => c - (before[i] as number))).toEqual([1, 2, 1]);
+      const added = (await connections()).map((c, i) => c - (before[i] as number));
+      expect(added.reduce((a, b) => a + b, 0)).toBe(31);
+      // least_conn: each new WebSocket goes to the instance with the fewest.
+      for (const n of added) expect(n).toBeGreaterThanOrEqual(10);
       const r = await call(upgraded, "join-poll", { roomCode: "ZZZZZZ", nickname: "x" });
       expect(r.ok ? "ok" : r.error.code).toBe("POLL_NOT_FOUND");
+      expect(upgraded.disconnects).toEqual([]);
     } finally {
       close(...ws, upgraded);
     }
   });
 
-  it("long-polling sessions stay on their instance over many requests (no upgrade, no lost session)", async () => {
-    const created = await httpFrom(`${lb.url}/api/polls`, net(1), {
+  it("long-polling sessions behind one address each keep their instance by cookie, and spread", async () => {
+    const created = await httpFrom(`${lb.url}/api/polls`, net(2), {
       body: { question: "Sticky?", options: ["yes", "no"] },
     });
     expect(created.status).toBe(201);
-    const before = await connections();
-    const clients = await Promise.all(
-      NETWORKS.map((n) => connectFrom(lb.url, net(n), { transports: ["polling"], upgrade: false })),
-    );
+    const clients = [];
+    for (let i = 0; i < 12; i++) clients.push(await placed({ transports: ["polling"], upgrade: false }));
     try {
-      const after = await connections();
-      const expected = ids.map((id) => NETWORKS.filter((n) => home.get(n) === id).length);
-      expect(after.map((c, i) => c - (before[i] as number))).toEqual(expected);
       // Every emit is a POST and every ack arrives on a GET: a request routed to another instance would get
       // "Session ID unknown" and end the session.
       await Promise.all(
@@ -279,7 +291,9 @@ describe.skipIf(!servicesOk || !requireNginx())("nginx.conf in front of three in
         expect(c.disconnects).toEqual([]);
         expect(c.polls).toBeGreaterThanOrEqual(9);
       }
-      expect(await connections()).toEqual(after);
+      // Keyed by each browser's cookie, not the shared address: 12 sessions all on one instance would happen
+      // about once in 60,000 runs.
+      expect(new Set(clients.map((c) => c.on)).size).toBeGreaterThanOrEqual(2);
     } finally {
       close(...clients);
     }
@@ -290,13 +304,12 @@ describe.skipIf(!servicesOk || !requireNginx())("nginx.conf in front of three in
       body: { question: "Cross-instance?", options: ["a", "b", "c"] },
     });
     const roomCode = poll.body.roomCode as string;
-    const voter = await connectFrom(lb.url, net(networkOn("backend-1")), { transports: ["websocket"] });
-    const wsObserver = await connectFrom(lb.url, net(networkOn("backend-2")), { transports: ["websocket"] });
-    const pollingObserver = await connectFrom(lb.url, net(networkOn("backend-3")), {
-      transports: ["polling"],
-      upgrade: false,
-    });
+    const voter = await placed({ transports: ["websocket"] });
+    const wsObserver = await placed({ transports: ["websocket"] });
+    const pollingObserver = await placed({ transports: ["polling"], upgrade: false });
     try {
+      // least_conn sent the second WebSocket to another instance than the first.
+      expect(wsObserver.on).not.toBe(voter.on);
       for (const [c, name] of [
         [voter, "v"],
         [wsObserver, "o1"],
@@ -311,7 +324,7 @@ describe.skipIf(!servicesOk || !requireNginx())("nginx.conf in front of three in
         await waitFor(async () => o.updates.some((u) => u.roomCode === roomCode && u.counts?.[2] === 1), {
           what: "vote-update on another instance",
         });
-      // And an HTTP vote through nginx, from a fourth network, on whichever instance that network maps to.
+      // And an HTTP vote through nginx, on whichever instance nginx picks.
       const joined = await httpFrom(`${lb.url}/api/polls/${roomCode}/participants`, net(9), {
         body: { nickname: "http" },
       });
@@ -340,19 +353,20 @@ describe.skipIf(!servicesOk || !requireNginx())("nginx.conf in front of three in
     expect((await create(net(61))).status).toBe(201);
   });
 
-  it("without ip_hash and the upgrade headers the same clients fail (the checks above depend on them)", async () => {
+  it("without the affinity cookie and the upgrade headers the same clients fail (the checks above depend on them)", async () => {
     const broken = testCopy(
       committed,
       instances.map((z) => z.port),
       await freePort(),
     )
       .split("\n")
-      .filter((l) => !/^\s*(ip_hash|proxy_set_header (Upgrade|Connection))\b/.test(l))
+      .filter((l) => !/^\s*(add_header Set-Cookie|proxy_set_header (Upgrade|Connection))\b/.test(l))
       .join("\n");
     control = await startNginx(broken);
     const ws = connectFrom(control.url, net(1), { transports: ["websocket"] });
     await expect(ws).rejects.toThrow();
-    // Round robin: the handshake and the following polls land on different instances.
+    // No cookie comes back, so every request of the session is hashed on a new key: the handshake and the
+    // following polls land on different instances.
     const outcome = await connectFrom(control.url, net(1), { transports: ["polling"], upgrade: false })
       .then(async (c) => {
         for (let k = 0; k < 6 && c.connected; k++)
@@ -367,8 +381,13 @@ describe.skipIf(!servicesOk || !requireNginx())("nginx.conf in front of three in
 
   it("a stopped instance is routed around: its clients' new connections and requests succeed elsewhere", async () => {
     const victim = "backend-3";
-    const n = networkOn(victim);
-    const survivor = await connectFrom(lb.url, net(n), { transports: ["websocket"], reconnection: true });
+    // least_conn places one of three new WebSockets on each instance: keep the victim's, close the others.
+    const three = [];
+    for (let i = 0; i < 3; i++) three.push(await placed({ transports: ["websocket"], reconnection: true }));
+    const survivor = three.find((c) => c.on === victim) as Sock;
+    expect(survivor, "a client on the victim").toBeDefined();
+    close(...three.filter((c) => c !== survivor));
+    const n = 1;
     const proc = byId(victim);
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);

@@ -251,8 +251,8 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       await expectStoredAsRendered(objects, ns);
 
       const svc = await cp.api.get("v1", "Service", ns, "zephyr");
-      expect(svc.spec.sessionAffinity).toBe("ClientIP");
-      expect(svc.spec.sessionAffinityConfig).toEqual({ clientIP: { timeoutSeconds: 10800 } });
+      expect(svc.spec.sessionAffinity).toBe("None");
+      expect(svc.spec.sessionAffinityConfig).toBeUndefined();
 
       const hpa = await cp.api.get("autoscaling/v2", "HorizontalPodAutoscaler", ns, "zephyr");
       expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: "zephyr" });
@@ -304,7 +304,7 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       expect(sm.metadata.labels.release).toBe("kube-prometheus-stack");
       const svc = await cp.api.get("v1", "Service", ns, "mon-zephyr");
       expect(svc.spec.ports.find((p: any) => p.name === "metrics")).toMatchObject({ targetPort: "metrics" });
-      expect(svc.spec.sessionAffinity).toBe("ClientIP");
+      expect(svc.spec.sessionAffinity).toBe("None");
       const pr = await cp.api.get("monitoring.coreos.com/v1", "PrometheusRule", ns, "mon-zephyr");
       expect(pr.spec.groups.length).toBeGreaterThan(0);
       await deploymentSettled(ns, "mon-zephyr", 2);
@@ -448,6 +448,7 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
         "autoscaling.minReplicas=3",
         "autoscaling.maxReplicas=12",
         "service.port=8080",
+        "service.sessionAffinity=ClientIP",
         "service.sessionAffinityTimeoutSeconds=600",
         "pdb.maxUnavailable=2",
         "config.metricsPort=9464",
@@ -460,6 +461,7 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       expect(after.deploy.spec.selector).toEqual(before.deploy.spec.selector);
       expect(after.svc.metadata.uid).toBe(before.svc.metadata.uid);
       expect(after.svc.spec.clusterIP).toBe(before.svc.spec.clusterIP);
+      expect(after.svc.spec.sessionAffinityConfig).toEqual({ clientIP: { timeoutSeconds: 600 } });
       expect(after.svc.spec.selector).toEqual(before.svc.spec.selector);
       expect(after.pdb.spec.selector).toEqual(before.pdb.spec.selector);
       expect(after.deploy.spec.template.spec.containers[0].image).toBe("ghcr.io/zephyr/zephyr:0.2.0");
