@@ -69,6 +69,8 @@ export const METRIC_NOTES: Record<string, string> = {
   zephyr_redis_errors_total: "Cross-instance delivery and shared state degrading before they break.",
   zephyr_relay_messages_received_total:
     "Per-room fan-out at work: an instance hears only its own rooms' news, so this follows its rooms, not the whole fleet's traffic.",
+  zephyr_rebalance_shed_total:
+    "Rebalancing at work after a scale-up; steady shedding with UnbalancedLoad still firing means an affinity sends clients back.",
   zephyr_relay_messages_published_total:
     "The fleet's room news; compared with what each instance receives it shows how much per-room fan-out saves.",
   zephyr_redis_up:

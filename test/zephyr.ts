@@ -13,6 +13,13 @@ export const MAIN_JS = resolve(REPO_ROOT, "app/dist/main.js");
  */
 export const TEST_KEY_PREFIX = `zt${process.pid}`;
 
+/**
+ * Rebalancing (on by default) moves connections between instances on its own; tests that place clients on
+ * particular instances and count them there opt out. app/test/rebalance.test.ts turns it on, and the image and
+ * Compose tests run the defaults.
+ */
+const NOT_REBALANCING = { REBALANCE_ENABLED: "false" };
+
 export interface RunningZephyr {
   url: string;
   zephyr: Zephyr;
@@ -28,6 +35,7 @@ export async function startZephyr(env: Record<string, string | undefined> = {}):
     INSTANCE_ID: "test",
     LOG_LEVEL: "info",
     REDIS_KEY_PREFIX: TEST_KEY_PREFIX,
+    ...NOT_REBALANCING,
     ...env,
   });
   const logs: string[] = [];
@@ -85,6 +93,7 @@ export async function spawnZephyr(
       PORT: "0",
       LOG_LEVEL: "info",
       REDIS_KEY_PREFIX: TEST_KEY_PREFIX,
+      ...NOT_REBALANCING,
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

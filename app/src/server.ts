@@ -1,8 +1,8 @@
-import { readFileSync } from "node:fs";
 import type { Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { type Context, Hono } from "hono";
+import { createRebalancer } from "./balance/index.js";
 import { type Config, usesRedis } from "./config/index.js";
 import { createLifecycle, type Lifecycle } from "./lifecycle/shutdown.js";
 import type { Logger } from "./logging/index.js";
@@ -27,20 +27,8 @@ import { pollRoutes } from "./transports/http/poll-routes.js";
 import { webRoutes } from "./transports/http/web-routes.js";
 import { createSocketTransport, type SocketTransport } from "./transports/socket/index.js";
 import { createUseCases } from "./usecases/index.js";
+import { VERSION } from "./version.js";
 import { createVoteWriter } from "./votes/writer.js";
-
-export const VERSION = readVersion();
-
-function readVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-      version?: string;
-    };
-    return pkg.version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-}
 
 export interface Zephyr {
   config: Config;
@@ -134,6 +122,7 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
     logger,
     delayMs: config.shutdown.delayMs,
     steps: () => [
+      { name: "rebalance", run: async () => rebalancer?.close() },
       { name: "sockets", run: () => sockets.drain(config.shutdown.drainWindowMs) },
       {
         name: "http",
@@ -181,6 +170,25 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
     isDraining,
     adapter: redis?.socketAdapter,
   });
+
+  const rebalancer =
+    redis && config.rebalance.enabled
+      ? createRebalancer({
+          board: redis.loadBoard(config.log.instanceId, config.rebalance.intervalMs * 3),
+          connections: sockets.connections,
+          shed: sockets.shedOne,
+          isDraining,
+          onShed: () => metrics.rebalanceShed.inc(),
+          onDecision: (d) => logger.info(d, "rebalance: shedding connections toward the fleet's mean"),
+          outcome: sockets.shedOutcome,
+          onFutile: (d) =>
+            logger.warn(
+              d,
+              "rebalance: paused, shed clients come back here (client-address or cookie affinity in front?)",
+            ),
+          ...config.rebalance,
+        })
+      : undefined;
 
   app.route(
     "/api",

@@ -230,6 +230,10 @@ counts from SIGTERM and (checked in zephyr.validate) covers SHUTDOWN_DELAY_MS + 
 {{- $_ := set $d "REDIS_HOST" . }}
 {{- $_ := set $d "REDIS_TLS" (toString (and $.Values.redis.tls (not $.Values.dev.redis.enabled))) }}
 {{- end }}
+{{- /* Behind ClientIP affinity a shed client comes straight back to its pod: rebalancing would only cost reconnects. */}}
+{{- if eq .Values.service.sessionAffinity "ClientIP" }}
+{{- $_ := set $d "REBALANCE_ENABLED" "false" }}
+{{- end }}
 {{- with .Values.redis.clusterNodes }}
 {{- $_ := set $d "REDIS_CLUSTER_NODES" (join "," .) }}
 {{- $_ := set $d "REDIS_TLS" (toString $.Values.redis.tls) }}

@@ -47,7 +47,7 @@ describe.skipIf(!helm)("chart renders what the service and the cluster need", ()
     }
   });
 
-  it("Service: ClientIP affinity, when chosen, comes with its timeout", async () => {
+  it("Service: ClientIP affinity, when chosen, comes with its timeout and without rebalancing", async () => {
     const r = await render(
       [ciValues.minimal as string],
       ["service.sessionAffinity=ClientIP", "service.sessionAffinityTimeoutSeconds=600"],
@@ -55,6 +55,10 @@ describe.skipIf(!helm)("chart renders what the service and the cluster need", ()
     const svc = r.get("Service", "zephyr");
     expect(svc.spec.sessionAffinity).toBe("ClientIP");
     expect(svc.spec.sessionAffinityConfig.clientIP.timeoutSeconds).toBe(600);
+    // A shed client would come straight back to its pod: rebalancing is turned off with it.
+    expect(r.get("ConfigMap", "zephyr").data.REBALANCE_ENABLED).toBe("false");
+    for (const [name, set] of Object.entries(sets))
+      expect(set.get("ConfigMap", "zephyr").data.REBALANCE_ENABLED, name).toBeUndefined();
   });
 
   it("REDIS_CLUSTER_NODES and REDIS_TLS from redis.clusterNodes; no single-Redis settings beside them", () => {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { int, setting } from "./setting.js";
+import { bool, int, setting } from "./setting.js";
 
 /** How polls, votes, results, presence, limits and shutdown behave. */
 export const behaviourSettings = {
@@ -101,6 +101,28 @@ export const behaviourSettings = {
       "RATE_LIMIT_VOTE_WINDOW_MS",
       int(1000, 3_600_000).default(10_000),
       "Window of RATE_LIMIT_VOTE (whole seconds)",
+    ),
+  },
+  rebalance: {
+    enabled: setting(
+      "REBALANCE_ENABLED",
+      bool.default(true),
+      "With Redis: an instance holding more connections than the fleet's mean closes some participant connections (transport close; clients reconnect through the load balancer and re-join as themselves) until every instance is within REBALANCE_TOLERANCE of the mean. Pointless behind client-address affinity (the client comes straight back)",
+    ),
+    tolerance: setting(
+      "REBALANCE_TOLERANCE",
+      z.coerce.number().min(0.01).max(1).default(0.05),
+      "How far from the mean (as a fraction of it) any instance's connections may be before instances above the mean shed; an instance never sheds below the mean",
+    ),
+    maxShedPerSecond: setting(
+      "REBALANCE_MAX_SHED_PER_SECOND",
+      int(1, 10_000).default(25),
+      "Most connections one instance closes per second to rebalance (each interval sheds at most half its excess, jittered, and never more than this rate)",
+    ),
+    intervalMs: setting(
+      "REBALANCE_INTERVAL_MS",
+      int(500, 600_000).default(2000),
+      "How often an instance publishes its connection count to Redis, reads its peers' and decides whether to shed",
     ),
   },
   shutdown: {

@@ -94,6 +94,11 @@ export function createMetrics({ version, poolStats }: { version: string; poolSta
     help: "Room news (results, status) this instance published to Redis pub/sub, one channel per room",
     registers: [registry],
   });
+  const rebalanceShed = new Counter({
+    name: "zephyr_rebalance_shed_total",
+    help: "Participant connections this instance closed to rebalance the fleet (each client reconnects through the load balancer)",
+    registers: [registry],
+  });
   const redisUp = new Gauge({
     name: "zephyr_redis_up",
     help: "1 when the Redis connections are ready, 0 otherwise (absent without Redis)",
@@ -149,6 +154,7 @@ export function createMetrics({ version, poolStats }: { version: string; poolSta
     redisErrors,
     relayMessagesReceived,
     relayMessagesPublished,
+    rebalanceShed,
     redisUp,
   };
 }

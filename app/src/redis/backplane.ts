@@ -2,6 +2,7 @@ import type { RedisConfig } from "../config/index.js";
 import type { Logger } from "../logging/index.js";
 import type { Metrics } from "../metrics/index.js";
 import { connectRedis } from "./connections.js";
+import { createRedisLoadBoard } from "./load-board.js";
 import { createRedisPresenceStore } from "./presence-store.js";
 import { createRedisRelay } from "./relay.js";
 import { redisSocketAdapter } from "./socket-adapter.js";
@@ -38,6 +39,9 @@ export function redisBackplane(config: RedisConfig, logger: Logger, metrics: Met
       sharded: redis.cluster,
       metrics,
     }),
+    /** The fleet's connection counts, for rebalancing. */
+    loadBoard: (instanceId: string, staleMs: number) =>
+      createRedisLoadBoard(redis.state, { prefix, instanceId, staleMs }),
     ping: async () => void (await redis.state.ping()),
     quit: () => redis.quit(),
   };

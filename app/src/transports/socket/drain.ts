@@ -1,5 +1,28 @@
 import type { IO, ZSocket } from "./io.js";
 
+/**
+ * Closes the transport of one connection that is not a host screen, picked at random (a presenter's screen is not
+ * moved to rebalance a crowd). The client sees "transport close", reconnects through the load balancer and
+ * re-joins with its token. A pick walks the map to a random position: O(connections), a few dozen times per
+ * rebalance interval at most.
+ */
+export function shedOne(io: IO): ZSocket | undefined {
+  const sockets = io.of("/").sockets;
+  if (sockets.size === 0) return undefined;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    let skip = Math.floor(Math.random() * sockets.size);
+    for (const s of sockets.values()) {
+      if (skip-- > 0) continue;
+      if (s.connected && s.data.role !== "host") {
+        s.conn.close();
+        return s;
+      }
+      break;
+    }
+  }
+  return undefined;
+}
+
 /** Closes client transports in jittered batches over windowMs so clients reconnect elsewhere, not as a herd. */
 export async function drainSockets(io: IO, windowMs: number): Promise<void> {
   const sockets = [...io.of("/").sockets.values()];
