@@ -180,12 +180,6 @@ export async function createZephyr(config: Config, logger: Logger): Promise<Zeph
           isDraining,
           onShed: () => metrics.rebalanceShed.inc(),
           onDecision: (d) => logger.info(d, "rebalance: shedding connections toward the fleet's mean"),
-          outcome: sockets.shedOutcome,
-          onFutile: (d) =>
-            logger.warn(
-              d,
-              "rebalance: paused, shed clients come back here (client-address or cookie affinity in front?)",
-            ),
           ...config.rebalance,
         })
       : undefined;

@@ -73,33 +73,6 @@ describe("createRebalancer", () => {
     },
   });
 
-  it("pauses when most shed participants come back to it, and says so", async () => {
-    const mine = 400;
-    let shed = 0;
-    const futile: Array<{ shed: number; returned: number }> = [];
-    const r = createRebalancer({
-      board: board(() => [mine, 0]),
-      connections: () => mine,
-      // Every shed client comes straight back: the count never moves.
-      shed: () => ++shed > 0,
-      outcome: () => ({ shed, returned: shed }),
-      onFutile: (d) => futile.push(d),
-      isDraining: () => false,
-      maxShedPerSecond: 200,
-      intervalMs: 50,
-      pauseTicks: 1000,
-      random: half,
-    });
-    await new Promise((res) => setTimeout(res, 400));
-    const atPause = shed;
-    await new Promise((res) => setTimeout(res, 300));
-    await r.close();
-    expect(futile.length).toBe(1);
-    expect(futile[0]?.shed).toBeGreaterThanOrEqual(20);
-    // After the pause began nothing new was decided (scheduled closes from the last tick may still land).
-    expect(shed - atPause).toBeLessThanOrEqual(10);
-  });
-
   it("sheds toward the mean at its rate, and nothing once draining; leaves the board when draining", async () => {
     let mine = 400;
     let draining = false;

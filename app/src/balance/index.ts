@@ -9,10 +9,7 @@
  * Peers' counts are up to one interval old. While a crowd is arriving (or leaving) every instance would look
  * busier than its peers' older figures and shed for nothing, so it sheds only when the fleet is steady: the same
  * instances as at the last tick and a total that moved less than the band since.
- *
- * Behind client-address or cookie affinity a shed client comes straight back. When nearly all (over 80 %) of the
- * recently shed participants re-joined here, shedding only costs reconnects: it pauses for `pauseTicks` intervals,
- * and says so. Without affinity about one in N comes back by chance, N the number of instances.
+
  */
 
 /** Connection counts of live instances, shared through Redis. */
@@ -70,9 +67,6 @@ export function createRebalancer({
   tolerance = 0.05,
   maxShedPerSecond = 25,
   intervalMs = 2000,
-  pauseTicks = 60,
-  outcome,
-  onFutile,
   random = Math.random,
 }: {
   board: LoadBoard;
@@ -84,11 +78,6 @@ export function createRebalancer({
   onShed?: () => void;
   /** Each decision to shed, with what it was based on (logged). */
   onDecision?: (d: { connections: number; mean: number; fleet: number[]; shedding: number }) => void;
-  /** Connections shed so far, and shed participants that came back to this instance. */
-  outcome?: () => { shed: number; returned: number };
-  /** Shedding paused because shed participants keep coming back. */
-  onFutile?: (d: { shed: number; returned: number; pauseMs: number }) => void;
-  pauseTicks?: number;
   tolerance?: number;
   maxShedPerSecond?: number;
   intervalMs?: number;
@@ -96,10 +85,6 @@ export function createRebalancer({
 }): Rebalancer {
   const pending = new Set<NodeJS.Timeout>();
   let previous: { size: number; total: number } | undefined;
-  /** The outcome when the current judging window began, and the tick shedding may resume at. */
-  let windowStart = outcome?.() ?? { shed: 0, returned: 0 };
-  let ticks = 0;
-  let pausedUntil = 0;
   let closed = false;
   let left = false;
   const leave = async () => {
@@ -119,21 +104,6 @@ export function createRebalancer({
     const mine = connections();
     const fleet = await board.exchange(mine).catch(() => [] as number[]);
     if (closed || isDraining()) return;
-    ticks++;
-    if (outcome) {
-      const now = outcome();
-      const shed = now.shed - windowStart.shed;
-      const returned = now.returned - windowStart.returned;
-      // Judged on at least 20 sheds, so a few clients that happened to land here again do not stop it.
-      if (shed >= 20) {
-        windowStart = now;
-        if (returned * 5 > shed * 4) {
-          pausedUntil = ticks + pauseTicks;
-          onFutile?.({ shed, returned, pauseMs: pauseTicks * intervalMs });
-        }
-      }
-    }
-    if (ticks < pausedUntil) return;
     const total = fleet.reduce((a, b) => a + b, 0);
     const last = previous;
     previous = { size: fleet.length, total };

@@ -18,14 +18,11 @@ export function registerHandlers({
   on,
   useCases,
   presence,
-  onParticipantEnter,
 }: {
   socket: ZSocket;
   on: ReturnType<typeof createDispatch>;
   useCases: UseCases;
   presence: Presence;
-  /** A participant joined a room on this connection (the shed tracker's "came back here"). */
-  onParticipantEnter?: (participantId: string) => void;
 }) {
   const caller = (): Caller => {
     const { pollId, roomCode, participantId, ip } = socket.data;
@@ -57,7 +54,6 @@ export function registerHandlers({
   on(socket, "join-poll", async (payload) => {
     const joined = await useCases.join(caller(), asObject(payload));
     await enterRoom(joined.poll.id, joined.participantId);
-    onParticipantEnter?.(joined.participantId);
     socket.data = {
       ip: socket.data.ip,
       pollId: joined.poll.id,

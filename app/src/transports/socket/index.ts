@@ -18,8 +18,6 @@ export interface SocketTransport {
   drain(windowMs: number): Promise<void>;
   /** Closes one participant connection at random (transport close: the client reconnects and re-joins). */
   shedOne(): boolean;
-  /** Connections shed, and shed participants that re-joined on this same instance within seconds. */
-  shedOutcome(): { shed: number; returned: number };
   close(): Promise<void>;
 }
 
@@ -59,40 +57,19 @@ export function createSocketTransport({
   const unsubscribe = results.subscribe(roomFeed(io, metrics));
   watchRooms(io, results);
   const on = createDispatch({ metrics, logger });
-  // Shed participants by id, to notice them coming straight back (an affinity in front undoes rebalancing).
-  const recentlyShed = new Map<string, number>();
-  const outcome = { shed: 0, returned: 0 };
-  const participantEntered = (participantId: string) => {
-    const at = recentlyShed.get(participantId);
-    if (at === undefined) return;
-    recentlyShed.delete(participantId);
-    // A client bounced back by an affinity re-joins within a reconnect delay; one that came back after being
-    // moved on by another instance's shedding took longer and is not counted.
-    if (Date.now() - at < 5_000) outcome.returned++;
-  };
 
   io.on("connection", (s) => {
     s.data.ip = clientAddress(s.request.headers["x-forwarded-for"], s.handshake.address, trustProxyHops);
     metrics.websocketConnections.inc();
     s.on("disconnect", () => metrics.websocketConnections.dec());
-    registerHandlers({ socket: s, on, useCases, presence, onParticipantEnter: participantEntered });
+    registerHandlers({ socket: s, on, useCases, presence });
   });
 
   return {
     io,
     connections: () => io.of("/").sockets.size,
     drain: (windowMs) => drainSockets(io, windowMs),
-    shedOne: () => {
-      const s = shedOne(io);
-      if (!s) return false;
-      outcome.shed++;
-      if (s.data.participantId) {
-        if (recentlyShed.size >= 10_000) recentlyShed.delete(recentlyShed.keys().next().value as string);
-        recentlyShed.set(s.data.participantId, Date.now());
-      }
-      return true;
-    },
-    shedOutcome: () => ({ ...outcome }),
+    shedOne: () => shedOne(io) !== undefined,
     async close() {
       unsubscribe();
       await new Promise<void>((resolve) => {
