@@ -1,6 +1,22 @@
 import { createDatabase } from "./services.js";
 import { spawnZephyr, type ZephyrProcess } from "./zephyr.js";
 
+/**
+ * Settings of the multi-instance suites: per-address limits out of the way (their crowds come from one address),
+ * and a short shutdown so a stopped instance is gone quickly.
+ */
+export const CLUSTER_ENV = {
+  RATE_LIMIT_JOIN: "1000000",
+  RATE_LIMIT_JOIN_POLLS: "1000000",
+  RATE_LIMIT_VOTE: "1000000",
+  RATE_LIMIT_ROOM_MISS: "1000000",
+  RATE_LIMIT_POLL_CREATE: "1000000",
+  BROADCAST_INTERVAL_MS: "100",
+  SHUTDOWN_DELAY_MS: "200",
+  DRAIN_WINDOW_MS: "1000",
+  DB_POOL_SIZE: "10",
+};
+
 export interface Cluster {
   dbUrl: string;
   instances: ZephyrProcess[];

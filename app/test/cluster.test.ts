@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startCluster as startSharedCluster } from "../../test/cluster.js";
+import { CLUSTER_ENV, startCluster as startSharedCluster } from "../../test/cluster.js";
 import { redisModes } from "../../test/redis-cluster.js";
 import { type RedisServer, requireServices, sql, startRedis } from "../../test/services.js";
 import { call, connect, type LiveClient, startTcpBalancer } from "../../test/sockets.js";
@@ -15,18 +15,6 @@ const pgUrl = inject("postgresUrl");
 const sharedRedis = inject("redisUrl");
 /** The same suite on one Redis (REDIS_URL) and on a Redis Cluster of 3 primaries with replicas (sharded pub/sub). */
 const REDIS_MODES = redisModes();
-
-const CLUSTER_ENV = {
-  RATE_LIMIT_JOIN: "1000000",
-  RATE_LIMIT_JOIN_POLLS: "1000000",
-  RATE_LIMIT_VOTE: "1000000",
-  RATE_LIMIT_ROOM_MISS: "1000000",
-  RATE_LIMIT_POLL_CREATE: "1000000",
-  BROADCAST_INTERVAL_MS: "100",
-  SHUTDOWN_DELAY_MS: "200",
-  DRAIN_WINDOW_MS: "1000",
-  DB_POOL_SIZE: "10",
-};
 
 const startCluster = (env: Record<string, string>) => startSharedCluster(pgUrl!, { ...CLUSTER_ENV, ...env });
 

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { startCluster } from "../../test/cluster.js";
+import { CLUSTER_ENV as ENV, startCluster } from "../../test/cluster.js";
 import { requireServices, sql } from "../../test/services.js";
 import { call, connect, type LiveClient, startTcpBalancer } from "../../test/sockets.js";
 import { api, spawnZephyr, waitFor, type ZephyrProcess } from "../../test/zephyr.js";
@@ -13,17 +13,6 @@ import { api, spawnZephyr, waitFor, type ZephyrProcess } from "../../test/zephyr
 const ready = requireServices("postgres", "redis");
 const pgUrl = inject("postgresUrl");
 const redisUrl = inject("redisUrl");
-
-const ENV = {
-  RATE_LIMIT_JOIN: "1000000",
-  RATE_LIMIT_JOIN_POLLS: "1000000",
-  RATE_LIMIT_VOTE: "1000000",
-  RATE_LIMIT_ROOM_MISS: "1000000",
-  RATE_LIMIT_POLL_CREATE: "1000000",
-  DB_POOL_SIZE: "10",
-  SHUTDOWN_DELAY_MS: "200",
-  DRAIN_WINDOW_MS: "1000",
-};
 
 type Person = LiveClient & {
   token: string;

@@ -1,6 +1,6 @@
 import { Cluster, type Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startCluster } from "../../test/cluster.js";
+import { CLUSTER_ENV as ENV, startCluster } from "../../test/cluster.js";
 import { type RedisCluster, redisModes, startRedisCluster } from "../../test/redis-cluster.js";
 import { requireServices, sql } from "../../test/services.js";
 import { call, connect, type LiveClient } from "../../test/sockets.js";
@@ -14,18 +14,6 @@ import { api, TEST_KEY_PREFIX, waitFor, type ZephyrProcess } from "../../test/ze
 
 const ready = requireServices("postgres", "redis");
 const pgUrl = inject("postgresUrl");
-
-const ENV = {
-  RATE_LIMIT_JOIN: "1000000",
-  RATE_LIMIT_JOIN_POLLS: "1000000",
-  RATE_LIMIT_VOTE: "1000000",
-  RATE_LIMIT_ROOM_MISS: "1000000",
-  RATE_LIMIT_POLL_CREATE: "1000000",
-  BROADCAST_INTERVAL_MS: "100",
-  SHUTDOWN_DELAY_MS: "200",
-  DRAIN_WINDOW_MS: "1000",
-  DB_POOL_SIZE: "10",
-};
 
 const relayChannel = (pollId: string) => `${TEST_KEY_PREFIX}:results:v3:{${pollId}}`;
 const adapterChannel = (pollId: string) => `${TEST_KEY_PREFIX}#/#poll:${pollId}#`;

@@ -6,21 +6,21 @@ import type { IO, ZSocket } from "./io.js";
  * re-joins with its token. A pick walks the map to a random position: O(connections), a few dozen times per
  * rebalance interval at most.
  */
-export function shedOne(io: IO): ZSocket | undefined {
+export function shedOne(io: IO): boolean {
   const sockets = io.of("/").sockets;
-  if (sockets.size === 0) return undefined;
+  if (sockets.size === 0) return false;
   for (let attempt = 0; attempt < 8; attempt++) {
     let skip = Math.floor(Math.random() * sockets.size);
     for (const s of sockets.values()) {
       if (skip-- > 0) continue;
       if (s.connected && s.data.role !== "host") {
         s.conn.close();
-        return s;
+        return true;
       }
       break;
     }
   }
-  return undefined;
+  return false;
 }
 
 /** Closes client transports in jittered batches over windowMs so clients reconnect elsewhere, not as a herd. */

@@ -69,7 +69,7 @@ export function createSocketTransport({
     io,
     connections: () => io.of("/").sockets.size,
     drain: (windowMs) => drainSockets(io, windowMs),
-    shedOne: () => shedOne(io) !== undefined,
+    shedOne: () => shedOne(io),
     async close() {
       unsubscribe();
       await new Promise<void>((resolve) => {
