@@ -47,6 +47,7 @@ function kubeStateMetrics(): string {
     `kube_horizontalpodautoscaler_spec_min_replicas{${hpa}} 2`,
     `kube_horizontalpodautoscaler_spec_max_replicas{${hpa}} 10`,
     `kube_horizontalpodautoscaler_spec_target_metric{${hpa},metric_name="websocket_connections_current",metric_target_type="average"} 5000`,
+    `kube_horizontalpodautoscaler_spec_target_metric{${hpa},metric_name="http_requests_per_second",metric_target_type="average"} 500`,
     ...PODS.flatMap((pod) => [
       `kube_pod_owner{namespace="${NAMESPACE}",pod="${pod}",owner_kind="ReplicaSet",owner_name="zephyr-7d9f8b6c5",owner_is_controller="true"} 1`,
       `kube_pod_container_status_restarts_total{namespace="${NAMESPACE}",pod="${pod}",container="zephyr",uid="u-${pod}"} 0`,
@@ -261,6 +262,31 @@ describe.skipIf(!prometheusBin || !services)("live Prometheus", () => {
     expect(result.map((r) => Object.keys(r.metric))).toEqual(PODS.map(() => ["pod"]));
     // One socket per instance is connected.
     expect(result.map((r) => Number(r.value[1]))).toEqual([1, 1, 1]);
+  });
+
+  it("the adapter's request-rate query gives each pod its own requests per second", async () => {
+    const rule = adapterRules().find((r) => r.name.as === "http_requests_per_second");
+    expect(rule).toBeDefined();
+    // 20, 60 and 120 extra requests: whatever else each instance served, the order is the extra load's.
+    await Promise.all(
+      instances.map(async (z, i) => {
+        for (let k = 0; k < (20 * (i + 1) * (i + 2)) / 2; k++)
+          await fetch(`${z.url}/api/polls/NOPE00/results`);
+      }),
+    );
+    const perPod = await waitFor(
+      async () => {
+        const result = await query(expandMetricsQuery(rule as never, NAMESPACE, PODS));
+        const [a, b, c] = PODS.map((p) =>
+          Number(result.find((r) => r.metric.pod === p)?.value[1] ?? Number.NaN),
+        );
+        return result.length === PODS.length && (a as number) < (b as number) && (b as number) < (c as number)
+          ? result
+          : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 500, what: "request rate per pod in extra-load order" },
+    );
+    expect(perPod.map((r) => Object.keys(r.metric))).toEqual(PODS.map(() => ["pod"]));
   });
 
   it("InstanceDown goes pending, then firing, for a killed instance", async () => {

@@ -85,7 +85,7 @@ describe.skipIf(!helm)("chart renders what the service and the cluster need", ()
     expect(c.startupProbe.httpGet).toEqual({ path: "/api/health/live", port: "http" });
   });
 
-  it("HPA: autoscaling/v2, 2..10 replicas, CPU 70 % and websocket_connections_current AverageValue 5000, fast up / slow down", () => {
+  it("HPA: autoscaling/v2, 2..10 replicas, CPU 70 %, websocket_connections_current 5000 and http_requests_per_second 500 per pod, fast up / slow down", () => {
     const hpa = (sets.minimal as Rendered).get("HorizontalPodAutoscaler");
     expect(hpa.apiVersion).toBe("autoscaling/v2");
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: "zephyr" });
@@ -101,6 +101,13 @@ describe.skipIf(!helm)("chart renders what the service and the cluster need", ()
         pods: {
           metric: { name: "websocket_connections_current" },
           target: { type: "AverageValue", averageValue: "5000" },
+        },
+      },
+      {
+        type: "Pods",
+        pods: {
+          metric: { name: "http_requests_per_second" },
+          target: { type: "AverageValue", averageValue: "500" },
         },
       },
     ]);

@@ -21,6 +21,13 @@ const arr = (items = {}) => ({ type: "array", items });
 const k8sObj = () => ({ type: "object" }); // Kubernetes structures validated by the API server (and kubernetes-validate in CI)
 const intOrPercent = () => ({ anyOf: [int(0), { type: "string", pattern: "^[0-9]+%$" }] });
 const port = () => int(1, 65535);
+// An HPA Pods metric: its custom-metrics name and the per-pod average it aims at (a Kubernetes quantity).
+const podsMetric = () =>
+  obj({
+    enabled: bool(),
+    metricName: str({ minLength: 1 }),
+    averageValue: { type: ["string", "integer"], pattern: "^[0-9]+(\\.[0-9]+)?[kMG]?$" },
+  });
 // The ServiceMonitor CRD's duration pattern (it also matches "", hence minLength where a value is required).
 const promDuration =
   "(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)";
@@ -200,11 +207,8 @@ const schema = {
       minReplicas: int(1),
       maxReplicas: int(1),
       targetCPUUtilizationPercentage: int(1, 100),
-      websocketConnections: obj({
-        enabled: bool(),
-        metricName: str({ minLength: 1 }),
-        averageValue: { type: ["string", "integer"], pattern: "^[0-9]+(\\.[0-9]+)?[kMG]?$" },
-      }),
+      websocketConnections: podsMetric(),
+      requestRate: podsMetric(),
       behavior: k8sObj(),
     }),
     pdb: obj({ enabled: bool(), maxUnavailable: intOrPercent() }),

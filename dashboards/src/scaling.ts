@@ -1,5 +1,6 @@
 import { RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
 import {
+  API_ROUTES,
   connectionImbalance,
   query,
   R,
@@ -106,10 +107,23 @@ export function scaling() {
     )
     .withPanel(
       timeseries(
-        "Request rate per pod",
-        "HTTP requests per second by pod.",
+        "Request rate per pod vs HPA target",
+        "HTTP requests per second by pod without probes, scrapes and unknown paths (what prometheus-adapter serves as http_requests_per_second), their average (what the HPA compares), and the HPA's target per pod.",
         "reqps",
-        [query(`sum by (pod) (rate(http_requests_total{${ZEPHYR_INSTANCES}}[${R}]))`, "{{pod}}")],
+        [
+          query(
+            `sum by (pod) (rate(http_requests_total{${ZEPHYR_INSTANCES},${API_ROUTES}}[${R}]))`,
+            "{{pod}}",
+          ),
+          query(
+            `avg(sum by (pod) (rate(http_requests_total{${ZEPHYR},${API_ROUTES}}[${R}])))`,
+            "average per pod",
+          ),
+          query(
+            `max(kube_horizontalpodautoscaler_spec_target_metric{metric_name="http_requests_per_second"} and on (namespace, horizontalpodautoscaler) ${ZEPHYR_HPA})`,
+            "HPA target",
+          ),
+        ],
         { min: 0 },
       ),
     )

@@ -256,8 +256,9 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
 
       const hpa = await cp.api.get("autoscaling/v2", "HorizontalPodAutoscaler", ns, "zephyr");
       expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: "zephyr" });
-      expect(hpa.spec.metrics.map((m: any) => m.type)).toEqual(["Resource", "Pods"]);
+      expect(hpa.spec.metrics.map((m: any) => m.type)).toEqual(["Resource", "Pods", "Pods"]);
       expect(hpa.spec.metrics[1].pods.metric.name).toBe("websocket_connections_current");
+      expect(hpa.spec.metrics[2].pods.metric.name).toBe("http_requests_per_second");
       const pdb = await cp.api.get("policy/v1", "PodDisruptionBudget", ns, "zephyr");
       expect(pdb.spec.maxUnavailable).toBe(1);
       expect(pdb.spec.unhealthyPodEvictionPolicy).toBe("AlwaysAllow");
