@@ -12,6 +12,7 @@ import { parse } from "yaml";
 import { configMarkdownTable } from "../app/src/config/docs.js";
 import { ERROR_STATUS, type ErrorCode } from "../app/src/domain/errors.js";
 import { createMetrics } from "../app/src/metrics/index.js";
+import { sizingTable, unitCosts, unitCostTable } from "../loadtest/bench/capacity-model.js";
 import { REPO_ROOT, repoPath } from "./markdown.js";
 
 /** When a client gets each code. The code and its status come from ERROR_STATUS; only the meaning lives here. */
@@ -50,7 +51,7 @@ export function errorCodeTable(): string {
  */
 export const METRIC_NOTES: Record<string, string> = {
   http_requests_total:
-    "Request rate, 5xx ratio, traffic by route. `route` is the route pattern (e.g. `/api/polls/:roomCode/votes`), `unmatched` for unknown paths, so the label stays bounded.",
+    "Request rate, 5xx ratio, traffic by route; the HPA's `http_requests_per_second` per pod (through prometheus-adapter, probes and scrapes left out). `route` is the route pattern (e.g. `/api/polls/:roomCode/votes`), `unmatched` for unknown paths, so the label stays bounded.",
   http_request_duration_seconds:
     "Latency percentiles and the 50 ms objective: 0.05 is a bucket boundary, so the SLO ratio is exact, not interpolated.",
   websocket_connections_current:
@@ -160,6 +161,17 @@ export function alertTable(docFile: string): string {
   );
 }
 
+/** The capacity model's tables, from the committed full benchmark report (loadtest/bench/report.json). */
+function capacityBlock(render: (costs: NonNullable<ReturnType<typeof unitCosts>>) => string): () => string {
+  return () => {
+    const report = JSON.parse(readFileSync(repoPath("loadtest/bench/report.json"), "utf8"));
+    const costs = unitCosts(report);
+    if (!costs)
+      return "_The committed benchmark report lacks a section the model needs: run `npm run bench`._";
+    return render(costs);
+  };
+}
+
 export interface Block {
   /** Repository-relative path of the Markdown file holding the block. */
   file: string;
@@ -172,6 +184,8 @@ export const BLOCKS: readonly Block[] = [
   { file: "docs/http-api.md", name: "error-codes", render: errorCodeTable },
   { file: "docs/monitoring.md", name: "metric-catalogue", render: metricCatalogue },
   { file: "alerts/README.md", name: "alert-table", render: () => alertTable("alerts/README.md") },
+  { file: "docs/capacity.md", name: "capacity-inputs", render: capacityBlock(unitCostTable) },
+  { file: "docs/capacity.md", name: "capacity-sizing", render: capacityBlock((u) => sizingTable(u)) },
 ];
 
 const startMarker = (name: string) =>

@@ -29,7 +29,17 @@ describe.runIf(ready)("benchmark harness (--quick)", () => {
       const r = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
       expect(r.meta.mode).toMatch(/^quick/);
       expect(r.meta.machine.nproc).toBeGreaterThan(0);
-      for (const s of ["http", "votes", "answers", "fanout", "rooms", "connections", "joinStorm", "pages"])
+      for (const s of [
+        "http",
+        "votes",
+        "answers",
+        "fanout",
+        "rooms",
+        "connections",
+        "joinStorm",
+        "pages",
+        "capacity",
+      ])
         expect(r[s]?.error, s).toBeUndefined();
       expect(r.http.zephyr.reqPerSec).toBeGreaterThan(0);
       expect(r.http.bareHono.reqPerSec).toBeGreaterThan(0);
@@ -59,6 +69,17 @@ describe.runIf(ready)("benchmark harness (--quick)", () => {
       expect(r.pages.audience.performance).toBeGreaterThan(0);
       expect(r.pages.join.metrics.fcpMs).toBeGreaterThan(0);
       expect(r.joinStorm.perJoin.database.tup_inserted).toBeGreaterThan(0);
+      expect(r.votes.group.unit.flushesPerSecond).toBeGreaterThan(0);
+      expect(r.votes.group.unit.postgresCpuMsPerVote).toBeGreaterThan(0);
+      expect(r.capacity.joined).toBe(r.capacity.participants);
+      expect(r.capacity.votesAcked).toBe(r.capacity.votesSent);
+      expect(r.capacity.measured.messagesPerSecond).toBeGreaterThan(0);
+      expect(r.capacity.measured.relayInPerSecondPerPod).toBeGreaterThan(0);
+      // The model predicted this run from this run's own sections, not from a committed report.
+      expect(r.capacity.costsFrom).toBe("this run");
+      // Every measured figure has its prediction (quick sizes are too small for the values to mean anything).
+      for (const k of Object.keys(r.capacity.measured))
+        expect(Number.isFinite(r.capacity.predicted[k]), k).toBe(true);
       const md = readFileSync(join(out, "REPORT.md"), "utf8");
       for (const h of [
         "## HTTP",
@@ -70,6 +91,7 @@ describe.runIf(ready)("benchmark harness (--quick)", () => {
         "## Connections",
         "## Join storm",
         "## Pages",
+        "## Capacity anchor",
         "## Targets",
       ])
         expect(md).toContain(h);

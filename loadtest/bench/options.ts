@@ -50,6 +50,11 @@ export const S = QUICK
       roomVoters: 3,
       roomRate: 60,
       roomSeconds: 1,
+      capacityParticipants: 300,
+      capacityRoomSize: 30,
+      capacityAnswerWindowS: 10,
+      capacitySeconds: 2,
+      capacityIdleSeconds: 1,
       deadlineMs: 180_000,
     }
   : {
@@ -79,6 +84,13 @@ export const S = QUICK
       roomVoters: 20,
       roomRate: 600,
       roomSeconds: 10,
+      // The largest crowd this machine holds: three client processes of 5,000 under the open-file limit,
+      // rooms of 100, and a pace whose vote-updates (15,000/s) the shared cores deliver.
+      capacityParticipants: 15_000,
+      capacityRoomSize: 100,
+      capacityAnswerWindowS: 100,
+      capacitySeconds: 30,
+      capacityIdleSeconds: 10,
       deadlineMs: 45 * 60_000,
     };
 export type Sizes = typeof S;

@@ -1,4 +1,5 @@
 /** Renders the benchmark JSON as REPORT.md: every figure, its baseline, and each target met or missed. */
+import { renderCapacity } from "./report-capacity.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: renders report.json, whose shape bench.ts defines and bench.test.ts checks.
 type Any = any;
@@ -37,6 +38,10 @@ export function renderReport(r: Any): string {
     `- Date: ${m.date} (took ${n(m.durationSeconds)} s)`,
     `- Machine: ${m.machine.nproc} CPUs (${m.machine.cpuModel}), ${m.machine.memoryGB} GB RAM, kernel ${m.machine.kernel}, open-file limit ${m.machine.openFileLimit}`,
     `- Load average at start / end: ${m.machine.loadAverageAtStart} / ${m.loadAverageAtEnd ?? "?"}`,
+    ...(m.rerun ?? []).map(
+      (x: Any) =>
+        `- Section \`${x.section}\` re-measured alone on ${x.date} (load average at its start ${x.loadAverageAtStart}), in this run's report.`,
+    ),
     `- Versions: ${Object.entries(m.versions)
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}`,
@@ -386,6 +391,10 @@ export function renderReport(r: Any): string {
       explain: `LCP ${pg.audience.metrics.lcpMs} ms, TBT ${pg.audience.metrics.tbtMs} ms (baseline LCP ${pg.join.metrics.lcpMs} ms)`,
     });
   }
+
+  const capacity = renderCapacity(r.capacity, lat);
+  out.push(...capacity.lines);
+  if (capacity.target) t.push(capacity.target);
 
   out.push("## Targets", "", "| Section | Figure | Target | Measured | |", "| --- | --- | --- | --- | --- |");
   for (const x of t)

@@ -17,6 +17,9 @@ interface Client {
 
 const clients: Client[] = [];
 let recording = false;
+/** Counting only (the capacity anchor): vote-updates received, none kept, so 15,000 clients stay small. */
+let tallying = false;
+let tallied = 0;
 let failedConnects = 0;
 
 // biome-ignore lint/suspicious/noExplicitAny: IPC commands are plain JSON built by bench.ts.
@@ -33,8 +36,11 @@ async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promis
 }
 
 /**
- * Opens m.count clients, m.concurrency at a time, each joining m.roomCode when given. Also reports when the
- * first connect started and the last client was ready, and connect and join-ack latencies (join storm).
+ * Opens m.count clients, m.concurrency at a time, each joining m.roomCode when given. With m.roomCodes instead,
+ * client g (counting from m.indexOffset over all workers) connects to instance g mod urls and joins room
+ * floor(g / urls) mod rooms: every room's members spread over every instance, as a load balancer spreads
+ * them. Also reports when the first connect started and the last client was ready, and connect and join-ack
+ * latencies (join storm).
  */
 async function connect(m: Msg) {
   const started = now();
@@ -46,7 +52,12 @@ async function connect(m: Msg) {
   let lastReadyAt = started;
   let firstError: string | undefined;
   await pool(m.count, m.concurrency ?? 100, async (i) => {
-    const inst = (m.instanceOffset ?? 0) + ((base + i) % urls.length);
+    const g = (m.indexOffset ?? 0) + base + i;
+    const rooms: string[] | undefined = m.roomCodes;
+    const inst = rooms ? g % urls.length : (m.instanceOffset ?? 0) + ((base + i) % urls.length);
+    const roomCode: string | undefined = rooms
+      ? rooms[Math.floor(g / urls.length) % rooms.length]
+      : m.roomCode;
     const url = urls[inst % urls.length] as string;
     let c: WsSioClient | undefined;
     try {
@@ -58,6 +69,7 @@ async function connect(m: Msg) {
       connectMs.add(now() - connectStart);
       const cl: Client = { c, inst: inst % urls.length, updates: [], relays: [] };
       c.on("vote-update", (u) => {
+        if (tallying) tallied++;
         if (!recording) return;
         const x = u as { total: number; seq: number; counts: number[] };
         cl.updates.push([x.total, x.seq, now(), x.counts]);
@@ -65,10 +77,10 @@ async function connect(m: Msg) {
       c.on("relay", (p) => {
         if (recording) cl.relays.push([(p as { k: number }).k, now()]);
       });
-      if (m.roomCode) {
+      if (roomCode) {
         const r = await c.call<{ ok: boolean }>(
           "join-poll",
-          { roomCode: m.roomCode, nickname: `b${process.pid}-${base + i}` },
+          { roomCode, nickname: `b${process.pid}-${base + i}` },
           30_000,
         );
         if (!r.ack.ok) throw new Error(`join failed ${JSON.stringify(r.ack)}`);
@@ -122,8 +134,9 @@ async function voteLoop(m: Msg) {
 }
 
 /**
- * Open loop at a fixed rate over all clients (round-robin), whatever the acks do. Latency runs from each
- * vote's scheduled send time, so a stalled server cannot hide its backlog (no coordinated omission).
+ * Open loop at a fixed rate over all clients (round-robin, or every m.stride-th client so that consecutive votes
+ * land in different rooms), whatever the acks do. Latency runs from each vote's scheduled send time, so a stalled
+ * server cannot hide its backlog (no coordinated omission).
  */
 async function votePaced(m: Msg) {
   const rate: number = m.ratePerSec;
@@ -141,7 +154,7 @@ async function votePaced(m: Msg) {
         Math.ceil((m.durationMs / 1000) * rate),
       );
       for (; sent < due; sent++) {
-        const cl = clients[sent % clients.length] as Client;
+        const cl = clients[(sent * (m.stride ?? 1)) % clients.length] as Client;
         const scheduled = startAt + (sent / rate) * 1000;
         pending.push(
           cl.c
@@ -341,6 +354,12 @@ const handlers: Record<string, (m: Msg) => unknown> = {
       }
     return { recording };
   },
+  tally: (m) => {
+    const messages = tallied;
+    tallying = m.on;
+    tallied = 0;
+    return { messages };
+  },
   "vote-loop": voteLoop,
   "vote-paced": votePaced,
   "answer-once": answerOnce,
@@ -367,6 +386,7 @@ const handlers: Record<string, (m: Msg) => unknown> = {
     clients.length = 0;
     failedConnects = 0;
     recording = false;
+    tallying = false;
     return { closed: n };
   },
 };

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { api } from "../../../test/zephyr.js";
 import { newPoll, startBare, startZephyr, stopZephyrs } from "../instances.js";
 import { log } from "../log.js";
-import { bareHeap, mb, rssBytes, zephyrHeap } from "../measure.js";
+import { bareHeap, cpuWatch, mb, rssBytes, zephyrHeap } from "../measure.js";
 import { S } from "../options.js";
 import { connectAcross, PER_WORKER, stopWorkers, takeWorker } from "../workers.js";
 
@@ -31,6 +31,8 @@ async function holdConnections(
   const opened = connected.reduce((a, c) => a + c.connected, 0);
   let minOpen = opened;
   const holdEnd = Date.now() + S.holdSeconds * 1000;
+  // What held connections cost while nothing happens: heartbeats, presence, timers.
+  const idleCpu = cpuWatch({ server: [target.pid] });
   let peakRss = rss1;
   while (Date.now() < holdEnd) {
     await sleep(Math.min(5000, Math.max(100, holdEnd - Date.now())));
@@ -38,6 +40,7 @@ async function holdConnections(
     minOpen = Math.min(minOpen, open);
     peakRss = Math.max(peakRss, rssBytes(target.pid));
   }
+  const idleCorePct = idleCpu().serverCorePct;
   const clientMem = await Promise.all(workers.map((w) => w.call("memory")));
   await stopWorkers(workers);
   const held = minOpen;
@@ -55,6 +58,7 @@ async function holdConnections(
     heapBeforeMB: mb(heap0),
     heapAfterMB: mb(heap1),
     rssPerConnKB: Math.round(((rss1 - rss0) / Math.max(1, opened) / 1024) * 10) / 10,
+    idleCorePct,
     heapPerConnKB: Math.round(((heap1 - heap0) / Math.max(1, opened) / 1024) * 10) / 10,
     clientWorkers: nWorkers,
     clientRssMB: clientMem.map((m: { rss: number }) => mb(m.rss)),

@@ -78,6 +78,8 @@ async function fanoutRun(zs: Instance[], participants: number, rate: number, sec
     targetRate: rate,
     achievedRate: Math.round(records.length / votingSeconds),
     votingSeconds: Math.round(votingSeconds * 10) / 10,
+    // The CPU figures cover voting and the drain after it: the capacity model divides by this window.
+    cpuWindowSeconds: Math.round((windowEnd - windowStart) / 100) / 10,
     storedTotal: stored.total,
     sameInstance: same.summary(),
     crossInstance: cross.summary(),

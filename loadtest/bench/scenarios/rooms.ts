@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { call, connect, type LiveClient } from "../../../test/sockets.js";
 import { api, TEST_KEY_PREFIX } from "../../../test/zephyr.js";
+import { redisActivity } from "../counters.js";
 import { type Instance, newPoll, startZephyrs, stopZephyrs } from "../instances.js";
 import { log } from "../log.js";
 import { S } from "../options.js";
@@ -63,6 +64,7 @@ export async function benchRooms() {
     await listener.psubscribe(`${TEST_KEY_PREFIX}:results:v3:*`);
     await sleep(500);
     const before = await Promise.all(zs.map(metric));
+    const redis0 = await redisActivity();
     const startBroadcast = broadcast;
     const t0 = Date.now();
     const total = roomRate * roomSeconds;
@@ -90,7 +92,11 @@ export async function benchRooms() {
     const seconds = (Date.now() - t0) / 1000;
     await sleep(1000);
     const after = await Promise.all(zs.map(metric));
+    const redis1 = await redisActivity();
     const window = seconds + 1;
+    // Every message a subscription delivered: the instances' own and the broadcast-to-all listener's.
+    const deliveries =
+      after.reduce((n, a, i) => n + a.received - (before[i]?.received ?? 0), 0) + broadcast - startBroadcast;
     const perInstance = after.map((a, i) => Math.round((a.received - (before[i]?.received ?? 0)) / window));
     const published = after.reduce((n, a, i) => n + a.published - (before[i]?.published ?? 0), 0);
     const broadcastPerSec = Math.round((broadcast - startBroadcast) / window);
@@ -107,6 +113,10 @@ export async function benchRooms() {
       receivedPerInstancePerSec: perInstance,
       broadcastToAllPerInstancePerSec: broadcastPerSec,
       ratio: Math.round((10 * broadcastPerSec) / Math.max(1, mean)) / 10,
+      // An input of the capacity model: Redis CPU over the window (the votes' other commands included, so an
+      // upper bound) per pub/sub message delivered.
+      redisCpuMsPerDelivery:
+        Math.round((1e6 * (redis1.cpuSeconds - redis0.cpuSeconds)) / Math.max(1, deliveries)) / 1e3,
     };
   } finally {
     for (const m of members) m.close();

@@ -1,4 +1,5 @@
 import { api } from "../../../test/zephyr.js";
+import { databaseBackendCpuSeconds } from "../counters.js";
 import { Histogram } from "../hist.js";
 import { NAIVE_ENV, newPoll, startZephyr, stopZephyrs } from "../instances.js";
 import { log } from "../log.js";
@@ -32,10 +33,14 @@ async function voteRun(naive: boolean) {
     server: [zz.child.pid as number],
     clients: workers.map((w) => w.child.pid as number),
   });
+  const flushes0 = await groupCommits(zz.url);
+  const pgCpu0 = await databaseBackendCpuSeconds(zz.databaseUrl);
   const runs = await Promise.all(
     workers.map((w) => w.call("vote-loop", { durationMs: S.voteSeconds * 1000 })),
   );
   const cpuUsed = cpu();
+  const pgCpu = (await databaseBackendCpuSeconds(zz.databaseUrl)) - pgCpu0;
+  const flushes = (await groupCommits(zz.url)) - flushes0;
   // Latency at a fixed offered rate, below saturation: the closed loop above measures the most votes/s and
   // the latency of a queue kept full by 256 outstanding votes (Little's law), which is not what a voter sees.
   let paced: ReturnType<typeof pacedSummary> | undefined;
@@ -81,9 +86,21 @@ async function voteRun(naive: boolean) {
     storedVotes: stored,
     storedMatchesParticipants: stored === perPoll * POLLS * workers.length,
     cpu: cpuUsed,
+    // Inputs of the capacity model (capacity-model.ts): what a vote costs the database, how often it commits
+    // (naive mode commits each vote alone: its figure is the cost of one commit).
+    unit: {
+      flushesPerSecond: Math.round(flushes / (elapsed / 1000)),
+      postgresCpuMsPerVote: Math.round((1e6 * pgCpu) / Math.max(1, acks)) / 1e3,
+    },
     paced,
     profile,
   };
+}
+
+/** Group commits so far: one observation of zephyr_vote_batch_size per committed batch. */
+async function groupCommits(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^zephyr_vote_batch_size_count(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? Number.NaN);
 }
 
 function pacedSummary(
