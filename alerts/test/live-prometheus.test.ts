@@ -15,6 +15,7 @@ import { stringify } from "yaml";
 import { adapterRules, expandMetricsQuery } from "../../test/adapter-rules.js";
 import { JOB_VALUE, loadGroups } from "../../test/alert-rules.js";
 import { dashboards, queriesOf, substituteVariables } from "../../test/dashboard-queries.js";
+import { prometheusBin } from "../../test/prometheus.js";
 import {
   createDatabase,
   freePort,
@@ -22,14 +23,8 @@ import {
   requireServices,
   startRedis,
 } from "../../test/services.js";
-import { requireTool } from "../../test/tools.js";
 import { api, spawnZephyr, waitFor, type ZephyrProcess } from "../../test/zephyr.js";
 
-const prometheusBin = requireTool(
-  "prometheus",
-  ["/usr/bin/prometheus"],
-  "run .ci/setup, which installs the prometheus package",
-);
 const services = requireServices("postgres", "redis");
 
 const NAMESPACE = "live";

@@ -101,6 +101,15 @@ export class KubeApi {
     return this.client(VersionApi).getCode();
   }
 
+  create(object: KObject): Promise<KObject> {
+    return this.objects.create<KObject>(object);
+  }
+
+  /** A strategic-merge patch (metadata annotations, spec fields) of an existing object. */
+  patch(object: KObject): Promise<KObject> {
+    return this.objects.patch<KObject>(object);
+  }
+
   /** An object that must exist. */
   get(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<KObject> {
     return this.objects.read<KObject>({ apiVersion, kind, metadata: { name, namespace } });

@@ -27,3 +27,14 @@ export const tools = {
 };
 export const toolsPresent = Object.values(tools).every(Boolean);
 export type Tools = { [K in keyof typeof tools]: string };
+
+/** The metrics APIs, built by the same step: only the autoscaling suite asks for them. */
+export const metricsTools = {
+  metricsServer: requireTool("metrics-server", [join(BIN, "metrics-server")], hint),
+  customMetricsAdapter: requireTool(
+    "custom-metrics-test-adapter",
+    [join(BIN, "custom-metrics-test-adapter")],
+    hint,
+  ),
+};
+export const metricsToolsPresent = Object.values(metricsTools).every(Boolean);
