@@ -101,8 +101,14 @@ export const podsHolding = (pods: number, size: number) => pods * (1 - (1 - 1 / 
 export function perPodAt(w: Workload, u: UnitCosts, f: Fleet, pods: number) {
   const rooms = w.participants / w.roomSize;
   const roomVotesPerSecond = w.roomSize / w.answerWindowS;
-  // Coalescing: at most one update per broadcast interval, and none without a new vote.
-  const updatesPerParticipant = Math.min(1000 / f.broadcastIntervalMs, roomVotesPerSecond);
+  // Coalescing: an update goes out at once for a vote after a quiet interval, and the votes that follow within
+  // the interval share the next one: with votes arriving at random at rate λ, about λ / (1 + λT) updates per
+  // second (T = the broadcast interval), never more than 1/T.
+  const interval = f.broadcastIntervalMs / 1000;
+  const updatesPerParticipant = Math.min(
+    1 / interval,
+    roomVotesPerSecond / (1 + roomVotesPerSecond * interval),
+  );
   const holders = podsHolding(pods, w.roomSize);
   // Each committed batch that holds a room's votes publishes its snapshot once: no more often than votes
   // arrive, and no more often than the holders' group commits run.

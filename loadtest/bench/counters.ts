@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { sql } from "../../test/services.js";
 import { cpuSeconds } from "./measure.js";
@@ -28,6 +29,33 @@ export async function databaseBackendCpuSeconds(databaseUrl: string): Promise<nu
 }
 
 const databaseName = (url: string) => new URL(url).pathname.slice(1);
+
+const statFields = (pid: number | string) =>
+  readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+
+/**
+ * CPU seconds of the whole PostgreSQL server: the postmaster and its live processes, plus what its exited
+ * children used (the kernel adds a reaped child's time to its parent's cutime/cstime). Robust to pool connections
+ * that close during a measurement, which per-backend sums are not.
+ */
+export async function postgresServerCpuSeconds(): Promise<number> {
+  // The checkpointer lives as long as the server, so its parent is the postmaster.
+  const [row] = await sql<{ pid: number }>(
+    postgres().url,
+    "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'",
+  );
+  const postmaster = Number(statFields(row?.pid as number)[1]);
+  const own = statFields(postmaster);
+  let total = [11, 12, 13, 14].reduce((a, i) => a + Number(own[i]), 0) / 100;
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (Number(statFields(pid)[1]) === postmaster) total += cpuSeconds(Number(pid)) || 0;
+    } catch {
+      // exited while we looked: its time is in the postmaster's cutime by now
+    }
+  }
+  return total;
+}
 
 /** Calls per command and the CPU seconds of the whole Redis server. */
 export async function redisActivity(): Promise<{ commands: Counters; cpuSeconds: number }> {

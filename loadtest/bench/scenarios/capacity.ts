@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { CHART_FLEET, perPodAt, type UnitCosts, unitCosts, type Workload } from "../capacity-model.js";
-import { databaseBackendCpuSeconds, redisActivity } from "../counters.js";
+import { postgresServerCpuSeconds, redisActivity } from "../counters.js";
 import { Histogram } from "../hist.js";
 import { type Instance, newPoll, startZephyrs, stopZephyrs } from "../instances.js";
 import { log } from "../log.js";
@@ -81,7 +81,7 @@ export async function benchCapacity(report: Any) {
 
     const relay0 = await Promise.all(zs.map(relayFromPeers));
     const redis0 = await redisActivity();
-    const pg0 = await databaseBackendCpuSeconds(zs[0]?.databaseUrl as string);
+    const pg0 = await postgresServerCpuSeconds();
     await Promise.all(workers.map((w) => w.call("tally", { on: true })));
     const cpu = cpuWatch({
       ...Object.fromEntries(zs.map((z, i) => [`instance${i + 1}`, [z.child.pid as number]])),
@@ -107,7 +107,7 @@ export async function benchCapacity(report: Any) {
       (a: number, t: { messages: number }) => a + t.messages,
       0,
     );
-    const pgCpu = (await databaseBackendCpuSeconds(zs[0]?.databaseUrl as string)) - pg0;
+    const pgCpu = (await postgresServerCpuSeconds()) - pg0;
     const redis1 = await redisActivity();
     const relay1 = await Promise.all(zs.map(relayFromPeers));
     const ack = new Histogram();

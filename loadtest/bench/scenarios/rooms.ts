@@ -64,7 +64,6 @@ export async function benchRooms() {
     await listener.psubscribe(`${TEST_KEY_PREFIX}:results:v3:*`);
     await sleep(500);
     const before = await Promise.all(zs.map(metric));
-    const redis0 = await redisActivity();
     const startBroadcast = broadcast;
     const t0 = Date.now();
     const total = roomRate * roomSeconds;
@@ -92,11 +91,7 @@ export async function benchRooms() {
     const seconds = (Date.now() - t0) / 1000;
     await sleep(1000);
     const after = await Promise.all(zs.map(metric));
-    const redis1 = await redisActivity();
     const window = seconds + 1;
-    // Every message a subscription delivered: the instances' own and the broadcast-to-all listener's.
-    const deliveries =
-      after.reduce((n, a, i) => n + a.received - (before[i]?.received ?? 0), 0) + broadcast - startBroadcast;
     const perInstance = after.map((a, i) => Math.round((a.received - (before[i]?.received ?? 0)) / window));
     const published = after.reduce((n, a, i) => n + a.published - (before[i]?.published ?? 0), 0);
     const broadcastPerSec = Math.round((broadcast - startBroadcast) / window);
@@ -113,14 +108,47 @@ export async function benchRooms() {
       receivedPerInstancePerSec: perInstance,
       broadcastToAllPerInstancePerSec: broadcastPerSec,
       ratio: Math.round((10 * broadcastPerSec) / Math.max(1, mean)) / 10,
-      // An input of the capacity model: Redis CPU over the window (the votes' other commands included, so an
-      // upper bound) per pub/sub message delivered.
-      redisCpuMsPerDelivery:
-        Math.round((1e6 * (redis1.cpuSeconds - redis0.cpuSeconds)) / Math.max(1, deliveries)) / 1e3,
+      redisCpuMsPerDelivery: await redisDeliveryCost(),
     };
   } finally {
     for (const m of members) m.close();
     listener.disconnect();
     await stopZephyrs(zs, "rooms");
+  }
+}
+
+/**
+ * An input of the capacity model: Redis CPU per pub/sub message delivered, alone (the rooms run above also carries
+ * rate limits and presence). Three subscribers, like three instances holding a room, and a relay-sized message.
+ */
+async function redisDeliveryCost(): Promise<number> {
+  const url = redisServer().url;
+  const channel = `${TEST_KEY_PREFIX}:bench:delivery`;
+  const subscribers = [0, 1, 2].map(() => new Redis(url));
+  const publisher = new Redis(url);
+  let received = 0;
+  try {
+    for (const s of subscribers) {
+      s.on("message", () => received++);
+      await s.subscribe(channel);
+    }
+    // A results snapshot as the relay sends it: a few hundred bytes of JSON.
+    const message = JSON.stringify({
+      from: "0".repeat(36),
+      message: { kind: "results", snapshot: { pad: "x".repeat(360) } },
+    });
+    const publishes = S.roomDeliveryProbe;
+    const before = await redisActivity();
+    for (let i = 0; i < publishes; i += 500) {
+      const batch = publisher.pipeline();
+      for (let j = i; j < Math.min(publishes, i + 500); j++) batch.publish(channel, message);
+      await batch.exec();
+    }
+    for (let i = 0; i < 200 && received < publishes * subscribers.length; i++) await sleep(50);
+    const after = await redisActivity();
+    return Math.round((1e6 * (after.cpuSeconds - before.cpuSeconds)) / Math.max(1, received)) / 1e3;
+  } finally {
+    for (const s of subscribers) s.disconnect();
+    publisher.disconnect();
   }
 }
