@@ -1,6 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 const BROWSER_TESTS = "app/test/browser/**/*.test.ts";
+// Saturates two instances' CPU on purpose (the HPA must see it): alone, so no other suite pays for that load.
+const AUTOSCALING_TESTS = "chart/test/controlplane/autoscaling.test.ts";
 
 export default defineConfig({
   test: {
@@ -17,16 +19,17 @@ export default defineConfig({
         test: {
           name: "suite",
           include: ["{app,chart,alerts,dashboards,docs,loadtest,test}/**/*.test.ts"],
-          exclude: ["**/node_modules/**", "**/dist/**", BROWSER_TESTS],
+          exclude: ["**/node_modules/**", "**/dist/**", BROWSER_TESTS, AUTOSCALING_TESTS],
         },
       },
       // Chromium with 31 pages needs both cores: after everything else, one file at a time, so what the browser
-      // tests measure (a host step reaching every page within 1 s) is not competing with another suite's load.
+      // tests measure (a host step reaching every page within 1 s) is not competing with another suite's load;
+      // the autoscaling suite's deliberate CPU load runs in this serial group for the same reason.
       {
         extends: true,
         test: {
           name: "browser",
-          include: [BROWSER_TESTS],
+          include: [BROWSER_TESTS, AUTOSCALING_TESTS],
           fileParallelism: false,
           sequence: { groupOrder: 1 },
         },

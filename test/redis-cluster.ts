@@ -124,7 +124,8 @@ export async function startRedisCluster({
 
   try {
     for (const port of ports) {
-      const deadline = Date.now() + 10_000;
+      // Six servers starting on a CI machine busy with other suites: 10 s was not always enough.
+      const deadline = Date.now() + 30_000;
       for (;;) {
         if ((await command(port, "PING").catch(() => "")) === "PONG") break;
         if (Date.now() > deadline) throw new Error(`redis-server did not start on ${port}`);

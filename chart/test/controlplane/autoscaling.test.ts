@@ -17,7 +17,7 @@
  */
 
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -179,6 +179,7 @@ describe.skipIf(!ready)("HPA controller scaling the chart's Deployment from real
   afterAll(async () => {
     feeding = false;
     await feeder;
+    mkdirSync(join(REPO_ROOT, ".tmp"), { recursive: true });
     writeFileSync(join(REPO_ROOT, ".tmp", "autoscaling-timeline.json"), JSON.stringify(timeline));
     for (const z of instances) z.kill("SIGKILL");
     await prom?.stop();
