@@ -14,6 +14,7 @@ import { ERROR_STATUS, type ErrorCode } from "../app/src/domain/errors.js";
 import { createMetrics } from "../app/src/metrics/index.js";
 import { sizingTable, unitCosts, unitCostTable } from "../loadtest/bench/capacity-model.js";
 import { REPO_ROOT, repoPath } from "./markdown.js";
+import { parseRun, timelineMarkdown } from "./timeline.js";
 
 /** When a client gets each code. The code and its status come from ERROR_STATUS; only the meaning lives here. */
 export const ERROR_DESCRIPTIONS = {
@@ -186,6 +187,11 @@ export const BLOCKS: readonly Block[] = [
   { file: "alerts/README.md", name: "alert-table", render: () => alertTable("alerts/README.md") },
   { file: "docs/capacity.md", name: "capacity-inputs", render: capacityBlock(unitCostTable) },
   { file: "docs/capacity.md", name: "capacity-sizing", render: capacityBlock((u) => sizingTable(u)) },
+  {
+    file: "docs/autoscaling.md",
+    name: "autoscaling-timeline",
+    render: () => timelineMarkdown(parseRun(readFileSync(repoPath("docs/autoscaling-run.json"), "utf8"))),
+  },
 ];
 
 const startMarker = (name: string) =>

@@ -3,7 +3,7 @@
  * ServiceMonitor gives Zephyr's pods, and an instant-query client.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { JOB_VALUE } from "./alert-rules.js";
@@ -25,6 +25,8 @@ export interface PromSample {
 export interface Prometheus {
   url: string;
   query(expr: string): Promise<PromSample[]>;
+  /** Replaces the scrape targets (pods come and go); Prometheus reads the file again within a second or two. */
+  setTargets(targets: PodTarget[]): void;
   stop(): Promise<void>;
 }
 
@@ -37,19 +39,29 @@ export interface PodTarget {
 
 export async function startPrometheus(dir: string, targets: PodTarget[]): Promise<Prometheus> {
   if (!prometheusBin) throw new Error("prometheus missing");
+  const targetsFile = join(dir, "zephyr-targets.json");
+  // The labels a ServiceMonitor produces: job, namespace, pod, container, service (instance = address).
+  const setTargets = (list: PodTarget[]) => {
+    const next = `${targetsFile}.next`;
+    writeFileSync(
+      next,
+      JSON.stringify(
+        list.map((t) => ({
+          targets: [t.address],
+          labels: { namespace: t.namespace, pod: t.pod, container: "zephyr", service: "zephyr" },
+        })),
+      ),
+    );
+    // A rename is atomic: Prometheus never reads a half-written file.
+    renameSync(next, targetsFile);
+  };
+  setTargets(targets);
   writeFileSync(
     join(dir, "prometheus.yml"),
     stringify({
       global: { scrape_interval: "1s", scrape_timeout: "1s", evaluation_interval: "1s" },
       scrape_configs: [
-        {
-          // The labels a ServiceMonitor produces: job, namespace, pod, container, service (instance = address).
-          job_name: JOB_VALUE,
-          static_configs: targets.map((t) => ({
-            targets: [t.address],
-            labels: { namespace: t.namespace, pod: t.pod, container: "zephyr", service: "zephyr" },
-          })),
-        },
+        { job_name: JOB_VALUE, file_sd_configs: [{ files: [targetsFile], refresh_interval: "1s" }] },
       ],
     }),
   );
@@ -83,6 +95,7 @@ export async function startPrometheus(dir: string, targets: PodTarget[]): Promis
       if (body.status !== "success") throw new Error(`${expr}: ${body.error}`);
       return body.data?.result ?? [];
     },
+    setTargets,
     async stop() {
       child.kill("SIGTERM");
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);

@@ -1,8 +1,8 @@
 /**
  * The monitoring against the real thing: Debian's Prometheus scrapes three running Zephyr processes (one
  * PostgreSQL, one Redis) labelled as the ServiceMonitor would label them, plus a stand-in kube-state-metrics,
- * evaluates the real rule file, and answers every dashboard query, the adapter's query and the InstanceDown
- * alert.
+ * evaluates the real rule file, and answers every dashboard query, the adapter's query, the InstanceDown alert
+ * and the ZephyrHpaMetricsUnavailable alert.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -29,20 +29,42 @@ const services = requireServices("postgres", "redis");
 
 const NAMESPACE = "live";
 const PODS = ["zephyr-7d9f8b6c5-aaaaa", "zephyr-7d9f8b6c5-bbbbb", "zephyr-7d9f8b6c5-ccccc"];
-// Scrape and evaluate every second, and shorten InstanceDown's `for`, so the test waits seconds, not minutes.
-const INSTANCE_DOWN_FOR = "5s";
+// Scrape and evaluate every second, and shorten the `for` of the alerts tested here, so the test waits seconds,
+// not minutes.
+const SHORT_FOR: Record<string, string> = { InstanceDown: "5s", ZephyrHpaMetricsUnavailable: "5s" };
+
+/** The HPA's metrics as kube-state-metrics reports them: target type, target, and current value. */
+const HPA_METRICS = {
+  cpu: { type: "utilization", target: 70, current: 35 },
+  websocket_connections_current: { type: "average", target: 5000, current: 1 },
+  http_requests_per_second: { type: "average", target: 500, current: 2 },
+};
+/** What the HPA controller last wrote: its ScalingActive condition and the metrics it could read. */
+const hpaStatus = { scalingActive: true, read: Object.keys(HPA_METRICS) };
 
 /** What kube-state-metrics reports for the Deployment, its pods and its HPA. */
 function kubeStateMetrics(): string {
   const hpa = `namespace="${NAMESPACE}",horizontalpodautoscaler="zephyr"`;
+  const scalingActive = `${hpa},condition="ScalingActive"`;
   return [
     `kube_horizontalpodautoscaler_info{${hpa},scaletargetref_api_version="apps/v1",scaletargetref_kind="Deployment",scaletargetref_name="zephyr"} 1`,
     `kube_horizontalpodautoscaler_status_current_replicas{${hpa}} 3`,
     `kube_horizontalpodautoscaler_status_desired_replicas{${hpa}} 3`,
     `kube_horizontalpodautoscaler_spec_min_replicas{${hpa}} 2`,
     `kube_horizontalpodautoscaler_spec_max_replicas{${hpa}} 10`,
-    `kube_horizontalpodautoscaler_spec_target_metric{${hpa},metric_name="websocket_connections_current",metric_target_type="average"} 5000`,
-    `kube_horizontalpodautoscaler_spec_target_metric{${hpa},metric_name="http_requests_per_second",metric_target_type="average"} 500`,
+    ...Object.entries(HPA_METRICS).map(
+      ([name, m]) =>
+        `kube_horizontalpodautoscaler_spec_target_metric{${hpa},metric_name="${name}",metric_target_type="${m.type}"} ${m.target}`,
+    ),
+    ...Object.entries(HPA_METRICS)
+      .filter(([name]) => hpaStatus.read.includes(name))
+      .map(
+        ([name, m]) =>
+          `kube_horizontalpodautoscaler_status_target_metric{${hpa},metric_name="${name}",metric_target_type="${m.type}"} ${m.current}`,
+      ),
+    `kube_horizontalpodautoscaler_status_condition{${scalingActive},status="true"} ${hpaStatus.scalingActive ? 1 : 0}`,
+    `kube_horizontalpodautoscaler_status_condition{${scalingActive},status="false"} ${hpaStatus.scalingActive ? 0 : 1}`,
+    `kube_horizontalpodautoscaler_status_condition{${scalingActive},status="unknown"} 0`,
     ...PODS.flatMap((pod) => [
       `kube_pod_owner{namespace="${NAMESPACE}",pod="${pod}",owner_kind="ReplicaSet",owner_name="zephyr-7d9f8b6c5",owner_is_controller="true"} 1`,
       `kube_pod_container_status_restarts_total{namespace="${NAMESPACE}",pod="${pod}",container="zephyr",uid="u-${pod}"} 0`,
@@ -73,6 +95,26 @@ describe.skipIf(!prometheusBin || !services)("live Prometheus", () => {
     return body.data?.result ?? [];
   }
 
+  /** Polls the alert with these labels until it is firing; resolves with the states it went through. */
+  async function watchUntilFiring(labels: Record<string, string>, what: string): Promise<string[]> {
+    const states: string[] = [];
+    await waitFor(
+      async () => {
+        const res = await fetch(`${promUrl}/api/v1/alerts`);
+        const body = (await res.json()) as {
+          data: { alerts: { labels: Record<string, string>; state: string }[] };
+        };
+        const alert = body.data.alerts.find((a) =>
+          Object.entries(labels).every(([k, v]) => a.labels[k] === v),
+        );
+        if (alert && states.at(-1) !== alert.state) states.push(alert.state);
+        return alert?.state === "firing";
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what },
+    );
+    return states;
+  }
+
   beforeAll(async () => {
     const postgresUrl = inject("postgresUrl");
     if (!postgresUrl) throw new Error("the global setup started no PostgreSQL");
@@ -95,7 +137,7 @@ describe.skipIf(!prometheusBin || !services)("live Prometheus", () => {
 
     const groups = loadGroups().map((g) => ({
       ...g,
-      rules: g.rules.map((r) => (r.alert === "InstanceDown" ? { ...r, for: INSTANCE_DOWN_FOR } : r)),
+      rules: g.rules.map((r) => (r.alert && SHORT_FOR[r.alert] ? { ...r, for: SHORT_FOR[r.alert] } : r)),
     }));
     writeFileSync(join(tmp, "zephyr.rules.yml"), stringify({ groups }));
     writeFileSync(
@@ -285,29 +327,44 @@ describe.skipIf(!prometheusBin || !services)("live Prometheus", () => {
     expect(perPod.map((r) => Object.keys(r.metric))).toEqual(PODS.map(() => ["pod"]));
   });
 
+  it("ZephyrHpaMetricsUnavailable goes pending, then firing, when the HPA loses its custom metrics", async () => {
+    const alert = {
+      alertname: "ZephyrHpaMetricsUnavailable",
+      namespace: NAMESPACE,
+      horizontalpodautoscaler: "zephyr",
+    };
+    const active = `ALERTS{alertname="${alert.alertname}"}`;
+    // Every metric read: the expression is evaluated (the recorded HPA link exists) and finds nothing.
+    await waitFor(async () => (await query("zephyr:kube_hpa:info")).length === 1, {
+      what: "zephyr:kube_hpa:info",
+    });
+    expect(await query(active)).toEqual([]);
+    // prometheus-adapter down while CPU still asks for the current replicas: ScalingActive stays True, the two
+    // Pods metrics lose their current value.
+    hpaStatus.read = ["cpu"];
+    expect(await watchUntilFiring(alert, "alert firing on the missing values")).toEqual([
+      "pending",
+      "firing",
+    ]);
+    // Back, then every metric lost: ScalingActive=False, nothing read.
+    hpaStatus.read = Object.keys(HPA_METRICS);
+    await waitFor(async () => (await query(active)).length === 0, { what: "alert resolved" });
+    Object.assign(hpaStatus, { scalingActive: false, read: [] });
+    expect(await watchUntilFiring(alert, "alert firing on ScalingActive=False")).toEqual([
+      "pending",
+      "firing",
+    ]);
+    Object.assign(hpaStatus, { scalingActive: true, read: Object.keys(HPA_METRICS) });
+  });
+
   it("InstanceDown goes pending, then firing, for a killed instance", async () => {
     const victim = instances[2] as ZephyrProcess;
     const pod = PODS[2];
     victim.kill("SIGKILL");
     await victim.exited;
-    const states: string[] = [];
-    const stateNow = async () => {
-      const res = await fetch(`${promUrl}/api/v1/alerts`);
-      const body = (await res.json()) as {
-        data: { alerts: { labels: Record<string, string>; state: string }[] };
-      };
-      const alert = body.data.alerts.find(
-        (a) => a.labels.alertname === "InstanceDown" && a.labels.pod === pod,
-      );
-      if (alert && states.at(-1) !== alert.state) states.push(alert.state);
-      return alert?.state;
-    };
-    await waitFor(async () => (await stateNow()) === "firing", {
-      timeoutMs: 30_000,
-      intervalMs: 100,
-      what: "InstanceDown firing",
-    });
-    expect(states).toEqual(["pending", "firing"]);
+    expect(
+      await watchUntilFiring({ alertname: "InstanceDown", pod: pod as string }, "InstanceDown firing"),
+    ).toEqual(["pending", "firing"]);
     // Only the killed instance is down.
     const down = await query(`ALERTS{alertname="InstanceDown",alertstate="firing"}`);
     expect(down.map((r) => r.metric.pod)).toEqual([pod]);

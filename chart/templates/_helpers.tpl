@@ -321,3 +321,45 @@ text and never passed through tpl: the annotations' {{ $labels.x }} are Promethe
 {{- end }}
 {{- toYaml $groups }}
 {{- end }}
+
+{{/*
+A target of the values (5000, "5k", "1.5k": a Kubernetes quantity, as the HPA takes it) as the plain number a KEDA
+threshold must be (KEDA parses it as a float), so one setting serves both engines.
+*/}}
+{{- define "zephyr.kedaThreshold" -}}
+{{- $quantity := toString . }}
+{{- $unit := regexFind "[kMG]$" $quantity }}
+{{- if $unit }}
+{{- round (mulf (trimSuffix $unit $quantity | float64) (get (dict "k" 1e3 "M" 1e6 "G" 1e9) $unit)) 6 }}
+{{- else }}
+{{- $quantity }}
+{{- end }}
+{{- end }}
+
+{{/*
+One Prometheus trigger of the ScaledObject: dict with name, query, averageValue (the per-pod target), keda
+(.Values.autoscaling.keda) and emptyIsError (an empty query result is an error rather than KEDA's default of 0).
+authModes belongs in the trigger's metadata, the reference next to it.
+*/}}
+{{- define "zephyr.kedaPrometheusTrigger" -}}
+- type: prometheus
+  name: {{ .name }}
+  metricType: AverageValue
+  metadata:
+    serverAddress: {{ .keda.prometheusServerAddress | quote }}
+    query: {{ .query | quote }}
+    threshold: {{ include "zephyr.kedaThreshold" .averageValue | quote }}
+    {{- if .emptyIsError }}
+    ignoreNullValues: "false"
+    {{- end }}
+    {{- with .keda.authModes }}
+    authModes: {{ . | quote }}
+    {{- end }}
+  {{- with .keda.authenticationRef }}
+  {{- if .name }}
+  authenticationRef:
+    name: {{ .name }}
+    kind: {{ .kind }}
+  {{- end }}
+  {{- end }}
+{{- end }}

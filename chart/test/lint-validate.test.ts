@@ -51,14 +51,16 @@ const REQUIRED_CI = [
   "existing-secret",
   "dev-bundled",
   "monitoring-on",
+  "keda",
 ];
 
 // Kinds kubernetes-validate has no schema for, each checked against its CRD elsewhere: the HTTPRoute by
-// httproute-validate below, ServiceMonitor and PrometheusRule by monitoring.test.ts.
+// httproute-validate below, ServiceMonitor and PrometheusRule by monitoring.test.ts, ScaledObject by keda.test.ts.
 const CRD_KINDS: Record<string, string> = {
   httproute: "kind HTTPRoute with api version gateway.networking.k8s.io/v1",
   servicemonitor: "kind ServiceMonitor with api version monitoring.coreos.com/v1",
   prometheusrule: "kind PrometheusRule with api version monitoring.coreos.com/v1",
+  scaledobject: "kind ScaledObject with api version keda.sh/v1alpha1",
 };
 
 describe.skipIf(!helm)("helm lint --strict", () => {

@@ -391,5 +391,10 @@ describe.skipIf(!helm)("NOTES.txt", () => {
     expect(notes.minimal).toContain("kubectl -n zephyr logs job/zephyr-migrate");
     expect(notes["dev-bundled"]).toContain("WARNING: dev-only bundled PostgreSQL Redis");
     expect(notes.gateway).toContain("HTTPRoute zephyr attaches to: public");
+    // Each engine's own way to see whether its metrics arrive; KEDA needs no custom-metrics API.
+    expect(notes.minimal).toContain("/apis/custom.metrics.k8s.io/v1beta1/namespaces/zephyr/pods/*/");
+    expect(notes.keda).toContain("kubectl -n zephyr get scaledobject zephyr");
+    expect(notes.keda).toContain("keda-hpa-zephyr");
+    expect(notes.keda).not.toContain("custom.metrics.k8s.io");
   });
 });

@@ -204,12 +204,23 @@ const schema = {
     }),
     autoscaling: obj({
       enabled: bool(),
+      engine: str({ enum: ["hpa", "keda"] }),
       minReplicas: int(1),
       maxReplicas: int(1),
       targetCPUUtilizationPercentage: int(1, 100),
       websocketConnections: podsMetric(),
       requestRate: podsMetric(),
       behavior: k8sObj(),
+      keda: obj({
+        prometheusServerAddress: str({ pattern: "^$|^https?://[^\\s]+$" }),
+        authenticationRef: obj({
+          // A Kubernetes object name: KEDA looks it up as written.
+          name: str({ pattern: "^$|^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", maxLength: 253 }),
+          kind: str({ enum: ["TriggerAuthentication", "ClusterTriggerAuthentication"] }),
+        }),
+        // The Prometheus scaler's documented modes; KEDA refuses an unknown one only when the trigger starts.
+        authModes: str({ pattern: "^$|^(bearer|basic|tls|custom)(,(bearer|basic|tls|custom))*$" }),
+      }),
     }),
     pdb: obj({ enabled: bool(), maxUnavailable: intOrPercent() }),
     networkPolicy: obj({

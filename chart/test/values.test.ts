@@ -106,6 +106,16 @@ describe.skipIf(!helm)("helm refuses bad values with a readable message", () => 
     expect(r.stderr).toMatch(/config\/port/);
   });
 
+  it("an unknown autoscaling engine and a Prometheus address without scheme are rejected by the schema", async () => {
+    const r = await withValues(
+      "engine",
+      "autoscaling:\n  engine: KEDA\n  keda:\n    prometheusServerAddress: prometheus:9090\n",
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("at '/autoscaling/engine': value must be one of 'hpa', 'keda'");
+    expect(r.stderr).toMatch(/autoscaling\/keda\/prometheusServerAddress.*does not match pattern/);
+  });
+
   it("a malformed DATABASE_URL is rejected by the schema", async () => {
     const r = await withValues("url", "secrets:\n  databaseUrl: mysql://x@y/z\n");
     expect(r.code).not.toBe(0);
@@ -143,6 +153,16 @@ describe.skipIf(!helm)("helm refuses bad values with a readable message", () => 
       "the bundled dev database with the hook Job",
       'secrets:\n  databaseUrl: ""\ndev:\n  postgresql:\n    enabled: true\n',
       "needs migrations.mode=startup",
+    ],
+    [
+      "KEDA without the Prometheus its triggers query",
+      "autoscaling:\n  engine: keda\n",
+      "zephyr: autoscaling.engine=keda needs autoscaling.keda.prometheusServerAddress",
+    ],
+    [
+      "KEDA authModes without the TriggerAuthentication holding the credentials",
+      "autoscaling:\n  engine: keda\n  keda:\n    prometheusServerAddress: http://prometheus:9090\n    authModes: bearer\n",
+      "zephyr: autoscaling.keda.authModes needs autoscaling.keda.authenticationRef.name",
     ],
     [
       "an HTTPRoute without a Gateway",

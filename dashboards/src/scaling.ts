@@ -16,6 +16,10 @@ import {
 const hpa = (metric: string) =>
   `max by (horizontalpodautoscaler) (${metric} and on (namespace, horizontalpodautoscaler) ${ZEPHYR_HPA})`;
 
+/** How many metric names of Zephyr's autoscaler a kube-state-metrics HPA target metric lists. */
+const hpaMetricCount = (metric: string) =>
+  `count by (horizontalpodautoscaler) (count by (horizontalpodautoscaler, metric_name) (${metric} and on (namespace, horizontalpodautoscaler) ${ZEPHYR_HPA}))`;
+
 export function scaling() {
   const d = zephyrDashboard({
     title: "Zephyr / Scaling",
@@ -69,6 +73,22 @@ export function scaling() {
           query(hpa("kube_horizontalpodautoscaler_spec_min_replicas"), "min"),
           query(hpa("kube_horizontalpodautoscaler_spec_max_replicas"), "max"),
           query(`sum(up{${ZEPHYR}})`, "instances up"),
+        ],
+        { min: 0, width: 24 },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "Autoscaler metrics read",
+        "Metrics in the HPA's spec, those it read a current value for, and its ScalingActive condition (1 = true). Fewer read than configured: prometheus-adapter or metrics-server is not answering, the HPA does not scale down and scales up only on what it reads (ZephyrHpaMetricsUnavailable after 10 minutes).",
+        "short",
+        [
+          query(hpaMetricCount("kube_horizontalpodautoscaler_spec_target_metric"), "configured"),
+          query(hpaMetricCount("kube_horizontalpodautoscaler_status_target_metric"), "read"),
+          query(
+            hpa('kube_horizontalpodautoscaler_status_condition{condition="ScalingActive",status="true"}'),
+            "ScalingActive",
+          ),
         ],
         { min: 0, width: 24 },
       ),

@@ -95,7 +95,7 @@ export function connectAcross<T = any>(
     total,
     roomCode,
     concurrency,
-  }: { urls: string[]; total: number; roomCode: string; concurrency: number },
+  }: { urls: string[]; total: number; roomCode?: string; concurrency: number },
 ): Promise<T[]> {
   const per = Math.ceil(total / workers.length);
   return Promise.all(

@@ -45,6 +45,9 @@ export interface ControlPlane {
   customMetricsWriteUrl?: string;
   /** The last lines of every component's log, for failure messages. */
   logTail(lines?: number): string;
+  /** An outage of one component (e.g. "custom-metrics-adapter"): SIGKILL, and later a restart as it was. */
+  kill(component: string): Promise<void>;
+  restart(component: string): void;
   stop(): Promise<void>;
 }
 
@@ -104,7 +107,11 @@ export async function startControlPlane({ metricsApis = false } = {}): Promise<C
     // kwok also reads ~/.kwok/kwok.yaml; an isolated HOME keeps a developer's own config out of the tests.
     procs.start("kwok", t.kwok, kwokArgs(kubeconfig, ports), { HOME: dir });
 
-    await installCrds(api);
+    // The Prometheus-Operator CRDs, as every cluster running kube-prometheus-stack has them.
+    await installCrds(
+      api,
+      readdirSync(CRD_DIR).filter((f) => f.startsWith("monitoring.coreos.com_")),
+    );
     const nodes = await addNodes(api, procs.alive);
     const getRaw = <T>(path: string) => getAsAdmin<T>(`https://127.0.0.1:${ports.apiserver}${path}`, pki);
     let customMetricsWriteUrl: string | undefined;
@@ -132,7 +139,19 @@ export async function startControlPlane({ metricsApis = false } = {}): Promise<C
       HELM_CONFIG_HOME: join(helmHome, "config"),
       HELM_DATA_HOME: join(helmHome, "data"),
     };
-    return { dir, kubeconfig, api, env, nodes, getRaw, customMetricsWriteUrl, logTail: procs.logTail, stop };
+    return {
+      dir,
+      kubeconfig,
+      api,
+      env,
+      nodes,
+      getRaw,
+      customMetricsWriteUrl,
+      logTail: procs.logTail,
+      kill: procs.kill,
+      restart: procs.restart,
+      stop,
+    };
   } catch (e) {
     const tail = procs.logTail(40);
     await stop();
@@ -140,10 +159,10 @@ export async function startControlPlane({ metricsApis = false } = {}): Promise<C
   }
 }
 
-/** The Prometheus-Operator CRDs from shared/, each waited for until Established. */
-async function installCrds(api: KubeApi) {
+/** CRDs from shared/ (file names in its crds/ folder), each waited for until Established, so helm finds the kinds. */
+export async function installCrds(api: KubeApi, files: string[]) {
   const crds = api.client(ApiextensionsV1Api);
-  for (const file of readdirSync(CRD_DIR).filter((f) => f.startsWith("monitoring.coreos.com_"))) {
+  for (const file of files) {
     const docs = loadAllYaml(readFileSync(join(CRD_DIR, file), "utf8")) as V1CustomResourceDefinition[];
     for (const crd of docs.filter((d) => d?.kind === "CustomResourceDefinition")) {
       const name = crd.metadata?.name as string;
@@ -259,7 +278,8 @@ async function addNodes(api: KubeApi, alive: () => void) {
   const nodes = ["a", "b", "c"].map((z) => ({ name: `kwok-node-${z}`, zone: `zone-${z}` }));
   const core = api.client(CoreV1Api);
   for (const n of nodes) {
-    const capacity = { cpu: "4", memory: "16Gi", pods: "110" };
+    // Room for four pods of the autoscaling test, whose CPU request it raises to 4 cores.
+    const capacity = { cpu: "16", memory: "64Gi", pods: "110" };
     await core.createNode({
       body: {
         apiVersion: "v1",

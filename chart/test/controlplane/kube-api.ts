@@ -110,6 +110,24 @@ export class KubeApi {
     return this.objects.patch<KObject>(object);
   }
 
+  /**
+   * POST pods/<name>/eviction, as `kubectl drain` does: true when the pod is evicted, false when a
+   * PodDisruptionBudget refuses it for now (429 Too Many Requests); anything else throws.
+   */
+  async evict(namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.client(CoreV1Api).createNamespacedPodEviction({
+        name,
+        namespace,
+        body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace } },
+      });
+      return true;
+    } catch (e) {
+      if (e instanceof ApiException && e.code === 429) return false;
+      throw e;
+    }
+  }
+
   /** An object that must exist. */
   get(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<KObject> {
     return this.objects.read<KObject>({ apiVersion, kind, metadata: { name, namespace } });

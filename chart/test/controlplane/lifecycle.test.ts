@@ -16,11 +16,12 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
+import { requireCrdDir } from "../../../test/crd.js";
 import { buildImage, checkoutImage, podmanOk, requirePodman } from "../../../test/oci.js";
 import { REPO_ROOT } from "../../../test/paths.js";
 import { requireRegistry, startRegistry } from "../../../test/registry.js";
 import { scratchDir } from "../../../test/scratch.js";
-import { type ControlPlane, startControlPlane } from "./cluster.js";
+import { type ControlPlane, installCrds, startControlPlane } from "./cluster.js";
 import type { KObject, WatchEvent } from "./kube-api.js";
 import { tools, toolsPresent } from "./requirements.js";
 import { waitFor } from "./wait.js";
@@ -37,6 +38,9 @@ const RELEASE_TIMEOUT = 900_000;
 // Asked for here, not in requirements.ts: only the release-path test needs an OCI engine and a registry.
 const oci = requirePodman();
 const registryBin = requireRegistry();
+// Installed by the KEDA test only, as `helm install keda kedacore/keda` would: the other releases never see them.
+const KEDA_CRDS = ["keda.sh_scaledobjects.yaml", "keda.sh_triggerauthentications.yaml"];
+const kedaCrds = requireCrdDir(KEDA_CRDS);
 
 let cp: ControlPlane;
 
@@ -311,6 +315,69 @@ describe.skipIf(!toolsPresent)("chart on a real control plane (kube-apiserver + 
       await deploymentSettled(ns, "mon-zephyr", 2);
       await expectJobComplete(ns, "mon-zephyr-migrate", "ghcr.io/zephyr/zephyr:0.1.0");
       await expectHelmTestPasses("mon", ns);
+    },
+    TEST_TIMEOUT,
+  );
+
+  // No KEDA operator, metrics server or admission webhook runs here: their images cannot be pulled (no registry, no
+  // container runtime). What is checked is what the API server decides with KEDA's CRD installed: its structural
+  // schema (pruning), its CEL rule, and that the chart leaves the Deployment's replicas and its HPA to KEDA.
+  it.skipIf(!kedaCrds)(
+    "installs with the keda values: the ScaledObject accepted by KEDA's real CRD unpruned, no HPA; min above max refused",
+    async () => {
+      await installCrds(cp.api, KEDA_CRDS);
+      const ns = "keda";
+      const rel = "scaled";
+      const name = `${rel}-zephyr`;
+      // Credentials by reference, as a cluster with an authenticated Prometheus would have them.
+      const auth = [
+        "--set",
+        "autoscaling.keda.authenticationRef.name=prometheus-credentials",
+        "--set",
+        "autoscaling.keda.authModes=bearer",
+      ];
+      const r = await install(rel, ns, ["-f", values("keda"), ...auth]);
+      expect(r.stderr).not.toMatch(/unknown field|duplicate field/i);
+      const objects = await manifest(rel, ns);
+      expect(objects.filter((o) => o.kind === "HorizontalPodAutoscaler")).toEqual([]);
+      const rendered = find(objects, "ScaledObject", name);
+      // A CRD's structural schema silently prunes fields it does not know: only a stored-vs-rendered diff shows it.
+      await expectStoredAsRendered(objects, ns);
+
+      const so = await cp.api.get("keda.sh/v1alpha1", "ScaledObject", ns, name);
+      expect(so.spec).toEqual(rendered.spec);
+      expect(so.spec.triggers.map((t: any) => t.type)).toEqual(["cpu", "prometheus", "prometheus"]);
+      expect(so.spec.triggers[1].authenticationRef).toEqual({
+        name: "prometheus-credentials",
+        kind: "TriggerAuthentication",
+      });
+      expect(
+        so.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds,
+      ).toBe(600);
+      // Nothing but KEDA may create an HPA for this Deployment, and KEDA does not run here.
+      expect(await cp.api.list("autoscaling/v2", "HorizontalPodAutoscaler", ns)).toEqual([]);
+      // The chart sets no replicas: the API's default of one stands until KEDA's HPA raises it to minReplicaCount.
+      const deploy = await deploymentSettled(ns, name, 1);
+      expect(deploy.spec.replicas).toBe(1);
+      await expectJobComplete(ns, `${name}-migrate`, "ghcr.io/zephyr/zephyr:0.1.0");
+
+      // The server evaluates the CRD's CEL rule, so a min above max never reaches KEDA.
+      const refused = await helm([
+        "upgrade",
+        rel,
+        CHART,
+        "-n",
+        ns,
+        "-f",
+        values("keda"),
+        ...auth,
+        "--set",
+        "autoscaling.minReplicas=11",
+      ]);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain("minReplicaCount must be less than or equal to maxReplicaCount");
+      const kept = await cp.api.get("keda.sh/v1alpha1", "ScaledObject", ns, name);
+      expect(kept.spec.minReplicaCount).toBe(2);
     },
     TEST_TIMEOUT,
   );

@@ -9,9 +9,14 @@ import { join } from "node:path";
 
 interface Proc {
   name: string;
+  bin: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
   child: ChildProcess;
   log: string;
   exited: boolean;
+  /** Stopped on purpose (a test's outage): not a component that died. */
+  stopped: boolean;
 }
 
 export interface ProcessGroup {
@@ -22,10 +27,39 @@ export interface ProcessGroup {
   alive(): void;
   /** SIGTERM to each process group, newest first; SIGKILL after 5 s. */
   stop(): Promise<void>;
+  /** SIGKILL to one component, as an outage would: alive() does not count it as dead. */
+  kill(name: string): Promise<void>;
+  /** Starts a killed component again with its original command line. */
+  restart(name: string): void;
 }
 
 export function processGroup(dir: string): ProcessGroup {
   const procs: Proc[] = [];
+  const logOf = (name: string) => join(dir, `${name}.log`);
+  const launch = (name: string, bin: string, args: string[], env: NodeJS.ProcessEnv) => {
+    const fd = openSync(logOf(name), "a");
+    // Own process group, so stop() can signal anything a component forks.
+    const child = spawn(bin, args, {
+      cwd: dir,
+      detached: true,
+      stdio: ["ignore", fd, fd],
+      env: { ...process.env, ...env },
+    });
+    closeSync(fd);
+    return child;
+  };
+  const watch = (p: Proc) => {
+    const child = p.child;
+    child.on("exit", () => {
+      // A restarted component's old process must not mark the new one exited.
+      if (p.child === child) p.exited = true;
+    });
+  };
+  const byName = (name: string) => {
+    const p = procs.find((x) => x.name === name);
+    if (!p) throw new Error(`no component ${name}`);
+    return p;
+  };
   const logTail = (lines = 15) =>
     procs
       .map((p) => {
@@ -41,24 +75,37 @@ export function processGroup(dir: string): ProcessGroup {
   return {
     logTail,
     start(name, bin, args, env = {}) {
-      const log = join(dir, `${name}.log`);
-      const fd = openSync(log, "a");
-      // Own process group, so stop() can signal anything a component forks.
-      const child = spawn(bin, args, {
-        cwd: dir,
-        detached: true,
-        stdio: ["ignore", fd, fd],
-        env: { ...process.env, ...env },
-      });
-      closeSync(fd);
-      const p: Proc = { name, child, log, exited: false };
-      child.on("exit", () => {
-        p.exited = true;
-      });
+      const p: Proc = {
+        name,
+        bin,
+        args,
+        env,
+        child: launch(name, bin, args, env),
+        log: logOf(name),
+        exited: false,
+        stopped: false,
+      };
+      watch(p);
       procs.push(p);
     },
+    async kill(name) {
+      const p = byName(name);
+      p.stopped = true;
+      if (p.exited || p.child.pid === undefined) return;
+      const gone = new Promise((r) => p.child.once("exit", r));
+      process.kill(-p.child.pid, "SIGKILL");
+      await gone;
+    },
+    restart(name) {
+      const p = byName(name);
+      if (!p.exited) throw new Error(`${name} is still running`);
+      p.child = launch(p.name, p.bin, p.args, p.env);
+      p.exited = false;
+      p.stopped = false;
+      watch(p);
+    },
     alive() {
-      const dead = procs.find((p) => p.exited);
+      const dead = procs.find((p) => p.exited && !p.stopped);
       if (dead) throw new Error(`${dead.name} exited early:\n${logTail(30)}`);
     },
     async stop() {
