@@ -295,6 +295,28 @@ describe.skipIf(!ready)("HPA controller scaling the chart's Deployment from real
       500,
     );
 
+  it("stores the chart's HPA with the metric names prometheus-adapter serves and their target types", async () => {
+    // The controller reads a Pods target's averageValue whatever its type says (a `Value` type scales the same),
+    // so only the stored object shows such a slip; a name the adapter does not serve shows in the scenarios too.
+    const pods = (name: string, averageValue: string) => ({
+      type: "Pods",
+      pods: { metric: { name }, target: { type: "AverageValue", averageValue } },
+    });
+    expect(adapterRules().map((r) => r.name.as)).toEqual([
+      "websocket_connections_current",
+      "http_requests_per_second",
+    ]);
+    // As the API server stores quantities: 5000 is "5k".
+    expect((await hpa()).spec.metrics).toEqual([
+      {
+        type: "Resource",
+        resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+      },
+      pods("websocket_connections_current", "5k"),
+      pods("http_requests_per_second", String(REQUEST_RATE_TARGET)),
+    ]);
+  });
+
   it("serves both metrics APIs through the aggregation layer, per pod", async () => {
     const names = [...standIns.keys()].sort();
     const custom = await waitFor("custom metrics for both pods", async () => {
