@@ -32,7 +32,14 @@ const SPREAD_TOLERANCE = 0.1;
 /** Clients placed on known backends for the cross-backend and failover checks. */
 const PER_BACKEND = 6;
 
-type Client = LiveClient & { source: string; backend: string; connects: number[]; disconnects: number[] };
+type Client = LiveClient & {
+  source: string;
+  backend: string;
+  connects: number[];
+  disconnects: number[];
+  /** Failed reconnect attempts, with why: what a stuck client shows when the failover test times out. */
+  reconnectErrors: string[];
+};
 
 describe.skipIf(!tools || !ip)(
   "docker-compose.yml run by podman-compose (real containers, through nginx)",
@@ -67,6 +74,8 @@ describe.skipIf(!tools || !ip)(
       c.disconnects = [];
       c.on("connect", () => c.connects.push(Date.now()));
       c.on("disconnect", () => c.disconnects.push(Date.now()));
+      c.reconnectErrors = [];
+      c.io.on("reconnect_error", (err) => c.reconnectErrors.push(`${Date.now()} ${err.message}`));
       clients.push(c);
       return c;
     }
@@ -264,8 +273,9 @@ describe.skipIf(!tools || !ip)(
       const loops = clients.map(async (c, i) => {
         const option = i % 3;
         for (let n = 0; running; n++) {
+          // Waits as long as the test does; a client that never reconnects fails the test's own wait below.
           if (!c.connected)
-            await waitFor(async () => c.connected || !running, { timeoutMs: 30_000, intervalMs: 20 });
+            await waitFor(async () => c.connected || !running, { timeoutMs: 120_000, intervalMs: 20 });
           if (!running) break;
           const joined = await call(c, "join-poll", { roomCode, nickname: `v${i}-${n}` }).catch(
             () => undefined,
@@ -309,6 +319,24 @@ describe.skipIf(!tools || !ip)(
         await waitFor(async () => moving.every((c) => (movedVotes.get(c) ?? 0) >= 2), {
           timeoutMs: 45_000,
           what: "the stopped backend's clients voting through the other backends",
+        }).catch(async (err) => {
+          // The whole picture of a stuck failover: each moving client's connection history and nginx's view.
+          const clientsState = moving.map((c) => ({
+            connected: c.connected,
+            connects: c.connects.map((t) => t - stopAt),
+            disconnects: c.disconnects.map((t) => t - stopAt),
+            movedVotes: movedVotes.get(c) ?? 0,
+            reconnectErrors: c.reconnectErrors.slice(-3),
+          }));
+          const nginx = await podman(["logs", "--tail", "400", containers.nginx as string]);
+          const nginxLines = `${nginx.stdout}\n${nginx.stderr}`
+            .split("\n")
+            .filter((l) => /\[(warn|error|crit|alert)\]| (4\d\d|5\d\d) /.test(l))
+            .slice(-30);
+          throw new Error(
+            `${(err as Error).message}\nmoving clients (ms after the stop): ${JSON.stringify(clientsState)}\n` +
+              `failures: ${JSON.stringify(failures)}\nnginx:\n${nginxLines.join("\n")}`,
+          );
         });
         await new Promise((r) => setTimeout(r, 1_000));
       } finally {

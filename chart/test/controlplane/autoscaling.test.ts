@@ -346,7 +346,9 @@ describe.skipIf(!ready)("HPA controller scaling the chart's Deployment from real
     // Real CPU: participants on both stand-ins vote in a closed loop over Socket.IO (no HTTP requests, few
     // connections, so CPU is the metric above its target).
     const worker = takeWorker();
-    const loadSeconds = 75;
+    // Load until the maximum has held for three periods (the HPA proposing more all along), then no load.
+    const loadSeconds = 240;
+    const holdAtMaxMs = 3 * PERIOD_SECONDS * 1000;
     for (const url of serviceUrls()) {
       const poll = (
         await api(url, "/api/polls", {
@@ -362,9 +364,10 @@ describe.skipIf(!ready)("HPA controller scaling the chart's Deployment from real
     }
     const loadStart = now();
     const load = worker.call("vote-loop", { durationMs: loadSeconds * 1000 });
+    load.catch(() => undefined);
     await waitReplicas(maxReplicas, "scale-up on CPU", 150_000);
-    await load;
-    await worker.call("close");
+    await new Promise((r) => setTimeout(r, holdAtMaxMs));
+    // Ends the votes at once: the worker's clients close with its process.
     worker.child.kill();
     const loadEnd = now();
     mark("CPU load ends");
