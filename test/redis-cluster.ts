@@ -55,12 +55,20 @@ export async function startRedisCluster({
   const count = primaries * (1 + replicasPerPrimary);
   const children = new Map<number, ChildProcess>();
   const ports: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const port = await freePort();
-    // The cluster bus gets its own free port: port + 10000, Redis's default, may be taken on a busy machine.
-    let busPort = await freePort();
-    while (busPort === port) busPort = await freePort();
-    ports.push(port);
+  // Ports are picked free and then bound by redis-server a moment later: another suite (or this cluster's own
+  // bus port) may take one in between, and that server exits at once. Every port here is distinct, and a server
+  // that exits is started again on new ports.
+  const taken = new Set<number>();
+  const distinctFreePort = async () => {
+    for (;;) {
+      const p = await freePort();
+      if (!taken.has(p)) {
+        taken.add(p);
+        return p;
+      }
+    }
+  };
+  const spawnNode = (port: number, busPort: number) => {
     const args = [
       "--port",
       String(port),
@@ -82,8 +90,15 @@ export async function startRedisCluster({
       "no",
       ...(password ? ["--requirepass", password, "--masterauth", password] : []),
     ];
-    children.set(port, spawn(server, args, { stdio: "ignore" }));
-  }
+    const child = spawn(server, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const keep = (d: Buffer) => {
+      output = (output + d.toString()).slice(-2000);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    return { child, output: () => output };
+  };
   const clients = new Map<number, Redis>();
   const client = (port: number) => {
     let c = clients.get(port);
@@ -92,6 +107,8 @@ export async function startRedisCluster({
         lazyConnect: false,
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
+        // A port another process took before redis-server could bind it may accept and never answer.
+        commandTimeout: 5000,
         ...(password ? { password } : {}),
       });
       c.on("error", () => undefined);
@@ -122,16 +139,29 @@ export async function startRedisCluster({
     rmSync(dir, { recursive: true, force: true });
   };
 
-  try {
-    for (const port of ports) {
-      // Six servers starting on a CI machine busy with other suites: 10 s was not always enough.
+  const startNode = async () => {
+    for (let attempt = 1; ; attempt++) {
+      const port = await distinctFreePort();
+      const node = spawnNode(port, await distinctFreePort());
+      children.set(port, node.child);
       const deadline = Date.now() + 30_000;
       for (;;) {
-        if ((await command(port, "PING").catch(() => "")) === "PONG") break;
-        if (Date.now() > deadline) throw new Error(`redis-server did not start on ${port}`);
+        if ((await command(port, "PING").catch(() => "")) === "PONG") return port;
+        if (!running(node.child)) break;
+        if (Date.now() > deadline)
+          throw new Error(
+            `redis-server did not answer on ${port} within 30 s:\n${node.output().slice(-800)}`,
+          );
         await sleep(50);
       }
+      children.delete(port);
+      if (attempt === 5)
+        throw new Error(`redis-server exited on port ${port}:\n${node.output().slice(-800)}`);
     }
+  };
+
+  try {
+    for (let i = 0; i < count; i++) ports.push(await startNode());
     await run(
       cli,
       [
