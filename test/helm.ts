@@ -16,11 +16,7 @@ const hint = "run `bash .ci/setup`, which builds/installs it into bin/";
 export const helm = requireTool("helm", [join(BIN, "helm")], hint);
 /** kubernetes-validate, asked for only by the files that run it (see tools.ts for what a missing one does). */
 export const requireKubernetesValidate = () =>
-  requireTool(
-    "kubernetes-validate",
-    [join(BIN, "kubernetes-validate"), join(REPO_ROOT, ".cache/venv/bin/kubernetes-validate")],
-    hint,
-  );
+  requireTool("kubernetes-validate", [join(BIN, "kubernetes-validate")], hint);
 
 export type K8sObject = {
   apiVersion: string;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compose run for real (app/test/deploy/compose-run.test.ts): podman-compose from PyPI in a git-ignored venv, and
+# Compose run for real (app/test/deploy/compose-run.test.ts): podman-compose from PyPI in a venv, and
 # test-only images for the compose file's PostgreSQL, Redis and nginx built from Debian's packages on the stand-in base
 # (61-node-base.sh), because no container registry is reachable here to pull the official ones.
 # Debian's podman-compose (1.0.3) is too old for the file; 1.6 reads it (its `service_healthy` waiting needs a newer
@@ -14,11 +14,13 @@ cache="$ROOT/.cache/containers"
 # iproute2: the test gives its clients source addresses of their own (app/test/deploy/client-addresses.ts).
 bash "$ROOT/.ci/apt-install" iproute2
 
-mkdir -p "$ROOT/.cache"
-# The physical path: the venv's scripts carry it in their shebangs, and .cache may be a symlink (worktrees sharing one).
-venv="$(cd "$ROOT/.cache" && pwd -P)/podman-compose"
+# In the machine-wide cache (.ci/setup sets ZEPHYR_CI_CACHE; run alone, the git-ignored .cache/), so a new clone does
+# not reinstall it. The physical path: the venv's scripts carry it in their shebangs, and the directory may be a symlink.
+venvs="${ZEPHYR_CI_CACHE:-$ROOT/.cache}"
+mkdir -p "$ROOT/.cache" "$venvs"
+venv="$(cd "$venvs" && pwd -P)/podman-compose-$PODMAN_COMPOSE_VERSION"
 if [ "$("$venv/bin/podman-compose" --version 2>/dev/null | sed -n 's/^podman-compose version //p')" != "$PODMAN_COMPOSE_VERSION" ]; then
-  echo "installing podman-compose $PODMAN_COMPOSE_VERSION into .cache/podman-compose"
+  echo "installing podman-compose $PODMAN_COMPOSE_VERSION into $venv"
   rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "podman-compose==$PODMAN_COMPOSE_VERSION"
