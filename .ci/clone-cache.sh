@@ -18,11 +18,11 @@ tools_key() {
   } | sha256sum | cut -c1-16
 }
 
-# Copies $1 to $2 through a temporary name, so a cut-off copy never looks complete.
+# Copies $1 to $2 through a temporary name, so a cut-off copy never looks complete ($3: more cp flags).
 copy() {
   rm -rf "$2.partial"
   mkdir -p "$(dirname "$2")"
-  cp -a "$1" "$2.partial"
+  cp -a ${3:-} "$1" "$2.partial"
   mv "$2.partial" "$2"
 }
 
@@ -38,7 +38,8 @@ restore() {
   fi
   if [ ! -d bin ] && [ -d "$t/bin" ]; then
     echo "bin/ from the machine cache ($t)"
-    copy "$t/bin" bin
+    # Hard links: the setup steps replace a tool (mv, ln -sf), never write into one.
+    copy "$t/bin" bin --link
     [ -d "$t/gateway-api" ] && copy "$t/gateway-api" .cache/gateway-api
   fi
   return 0
