@@ -22,7 +22,7 @@ tools_key() {
 copy() {
   rm -rf "$2.partial"
   mkdir -p "$(dirname "$2")"
-  cp -a ${3:-} "$1" "$2.partial"
+  cp -a ${3:+"$3"} "$1" "$2.partial"
   mv "$2.partial" "$2"
 }
 
