@@ -22,8 +22,8 @@ check: ## lint + typecheck
 	npm run typecheck
 
 test: setup check ## install everything, then run every test (starts its own PostgreSQL, Redis, … on free ports)
-	npm test
-	node .ci/summary.mjs
+	@rm -f .tmp/vitest-report.json
+	npm test; status=$$?; node .ci/summary.mjs && exit $$status
 
 # Optional: IMAGE=name:tag, EXTRA_CA=<CA bundle for a TLS-intercepting proxy>, NODE_IMAGE=<base, pinned by digest>.
 image: ## build the production image (Docker with BuildKit, or podman/buildah) as zephyr:local

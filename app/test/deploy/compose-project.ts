@@ -54,6 +54,14 @@ export interface ComposeProject {
    * its interval) until it passes; resolves the milliseconds it took.
    */
   waitHealthy(service: string, timeoutMs: number): Promise<number>;
+  /**
+   * Gives the project network's bridge a MAC address of its own (the one it has now), as netavark 1.9 and Docker do
+   * themselves. Without one the kernel gives a bridge its lowest port's MAC, so stopping the container that owned
+   * it changes the bridge's MAC under every other container's ARP cache: their packets to the host (nginx's
+   * replies to clients) go to the old MAC and are dropped for up to tens of seconds (containers/netavark#833; the
+   * netavark 1.4 of Debian 12 lacks the fix). Needs root (`ip`); call once the network exists.
+   */
+  pinBridgeMac(ip: string): Promise<string>;
   /** `down -v`, then anything labelled with the project that is still there: containers, volumes, network. */
   destroy(): Promise<void>;
 }
@@ -115,6 +123,19 @@ export function composeProject(
       throw new Error(
         `${service} not healthy within ${timeoutMs} ms (last check: ${last})\n${logs.stdout}${logs.stderr}`,
       );
+    },
+    async pinBridgeMac(ip) {
+      const [network] = JSON.parse(await podmanOk(["network", "inspect", `${name}_default`])) as Array<{
+        network_interface?: string;
+      }>;
+      const bridge = network?.network_interface;
+      if (!bridge) throw new Error(`network ${name}_default has no bridge interface`);
+      const mac = readFileSync(`/sys/class/net/${bridge}/address`, "utf8").trim();
+      await execFileAsync(ip, ["link", "set", "dev", bridge, "address", mac]);
+      const assigned = readFileSync(`/sys/class/net/${bridge}/addr_assign_type`, "utf8").trim();
+      // 3 is NET_ADDR_SET: the kernel no longer recomputes the bridge's MAC from its ports.
+      if (assigned !== "3") throw new Error(`${bridge}: MAC not pinned (addr_assign_type ${assigned})`);
+      return `${bridge} ${mac}`;
     },
     async destroy() {
       await compose(["down", "-v", "-t", "2"], 120_000).catch((e) => console.warn(String(e)));

@@ -108,6 +108,9 @@ describe.skipIf(!tools || !ip)(
         const t = Date.now();
         await project.compose(["up", "-d", "--no-build", ...services]);
         for (const s of services) containers[s] = await project.container(s);
+        // The first stage created the project's network: stopping a backend later must not change its bridge's MAC.
+        if (services === stages[0])
+          console.log(`compose-run: bridge MAC pinned: ${await project.pinBridgeMac(ip)}`);
         for (const s of services.filter((x) => x.startsWith("backend-"))) {
           const [info] = JSON.parse(await podmanOk(["inspect", containers[s] as string])) as any[];
           const networks = Object.values(info.NetworkSettings.Networks) as Array<{ IPAddress: string }>;
@@ -388,9 +391,9 @@ describe.skipIf(!tools || !ip)(
       for (let k = 0; k < 3; k++)
         expect(stored.body.counts[k], `option ${k}`).toBeGreaterThanOrEqual(acked[k] as number);
       expect(stored.body.total - ackedTotal).toBeLessThanOrEqual(unconfirmed);
-      // A bound, not a goal: reconnect delays of up to 1 s, plus nginx's connect timeout (5 s) should a reconnect
-      // be sent to the vanished container's address before nginx has marked it down.
-      expect(reconnectMs.at(-1)).toBeLessThan(15_000);
+      // A bound, not a goal: reconnect delays of up to 1 s, plus nginx's connect timeout (1 s) should a reconnect
+      // be sent to the vanished container's address before nginx has marked it down, with room for a loaded machine.
+      expect(reconnectMs.at(-1)).toBeLessThan(6_000);
       // New requests are served by the others.
       for (let i = 0; i < 6; i++) {
         const r = await httpFrom(`${lb}/api/health`, addresses?.sources[0] as string);
