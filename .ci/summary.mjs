@@ -18,7 +18,7 @@ for (const file of report.testResults) {
   if (failed.length === 0 && file.status === "failed" && file.message)
     console.log(`\nFAILED ${file.name}\n${plain(file.message).slice(0, PER_FAILURE)}`);
   for (const a of failed) {
-    const message = plain(a.failureMessages.join("\n")).split("\n    at ")[0] ?? "";
+    const [message] = plain(a.failureMessages.join("\n")).split("\n    at ");
     console.log(`\nFAILED ${a.fullName}\n${message.slice(0, PER_FAILURE)}`);
   }
 }
