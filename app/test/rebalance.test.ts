@@ -186,8 +186,11 @@ describe.runIf(ready && pgUrl && redisUrl)("rebalancing across instances", () =>
       const interrupted = people.reduce((n, p) => n + p.interrupted, 0);
       const beforeJoin = people.reduce((n, p) => n + p.beforeJoin, 0);
       const final = await counts(all);
+      const laterDecisions = all
+        .flatMap(decisions)
+        .filter((d) => Date.parse(d.time) > startedAt + balancedAfter).length;
       console.info(
-        `rebalance: balanced ${JSON.stringify(final)} after ${balancedAfter} ms; shed ${JSON.stringify(shed)}, ` +
+        `rebalance: balanced ${JSON.stringify(final)} after ${balancedAfter} ms (${laterDecisions} shed decisions after that); shed ${JSON.stringify(shed)}, ` +
           `${reconnects} reconnects (${interrupted} re-joins cut short by another shed, ${beforeJoin} before the first join), ${people.filter((p) => p.reconnects > 0).length} clients moved at least once; ` +
           `samples ${samples.map((s) => s.join("/")).join(" ")}`,
       );
