@@ -27,6 +27,10 @@ type Person = LiveClient & {
   beforeJoin: number;
 };
 
+type Tallied = "reconnects" | "rejoins" | "strangers" | "interrupted" | "beforeJoin";
+/** One of the people's counters, summed over the crowd. */
+const tally = (people: Person[], field: Tallied) => people.reduce((n, p) => n + p[field], 0);
+
 const counts = async (zs: ZephyrProcess[]) =>
   Promise.all(zs.map(async (z) => (await api(z.url, "/api/health")).body.connections as number));
 
@@ -176,15 +180,15 @@ describe.runIf(ready && pgUrl && redisUrl)("rebalancing across instances", () =>
           const settled = people.every(
             (p) => p.connected && p.beforeJoin + p.rejoins + p.strangers + p.interrupted === p.reconnects,
           );
-          const reconnects = people.reduce((n, p) => n + p.reconnects, 0);
+          const reconnects = tally(people, "reconnects");
           const shedAfter = await Promise.all(all.map(shedTotal));
           const quiet = shedAfter.every((n, i) => n === shedBefore[i]);
           return quiet && settled && connected === N && { shed: shedAfter, reconnects };
         },
         { what: "every shed client re-joined", timeoutMs: 60_000, intervalMs: 500 },
       );
-      const interrupted = people.reduce((n, p) => n + p.interrupted, 0);
-      const beforeJoin = people.reduce((n, p) => n + p.beforeJoin, 0);
+      const interrupted = tally(people, "interrupted");
+      const beforeJoin = tally(people, "beforeJoin");
       const final = await counts(all);
       const laterDecisions = all
         .flatMap(decisions)
@@ -195,8 +199,8 @@ describe.runIf(ready && pgUrl && redisUrl)("rebalancing across instances", () =>
           `samples ${samples.map((s) => s.join("/")).join(" ")}`,
       );
       expect(balancedAfter).toBeGreaterThan(0);
-      expect(people.reduce((n, p) => n + p.strangers, 0)).toBe(0);
-      expect(people.reduce((n, p) => n + p.rejoins, 0)).toBe(reconnects - interrupted - beforeJoin);
+      expect(tally(people, "strangers")).toBe(0);
+      expect(tally(people, "rejoins")).toBe(reconnects - interrupted - beforeJoin);
       // Only the two crowded instances shed; every shed connection was one client's reconnect.
       expect(shed[2]).toBe(0);
       expect((shed[0] as number) + (shed[1] as number)).toBe(reconnects);
